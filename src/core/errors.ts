@@ -13,9 +13,11 @@ export const ERROR_CODES = {
   LINE_MALFORMED: 'A device line could not be decoded.',
   MODBUS_TIMEOUT: 'A Modbus request got no answer within its timeout.',
   MODBUS_EXCEPTION: 'A Modbus device answered with an exception response.',
+  MODBUS_FRAME_INVALID: 'A Modbus reply failed its CRC or length check.',
   MODBUS_NO_UNIT: 'No Modbus unit id answered the description block.',
   PTY_UNAVAILABLE: 'A pseudo-terminal pair could not be created (is socat installed?).',
   CLI_USAGE: 'The command line was not understood.',
+  STATE_CORRUPT: 'A durable state file of the gateway could not be read back.',
   INPUT_UNREADABLE: 'An input file could not be read.',
 } as const;
 
