@@ -1,0 +1,36 @@
+# rpm-gateway — multi-stage image. The build stage runs the same steps as .ci/run.
+#   docker build -t rpm-gateway .                 # runtime image
+#   docker build --target test -t rpm-gateway:test .   # also runs the test suites
+
+FROM node:22-slim AS build
+ENV ONNXRUNTIME_NODE_INSTALL=skip
+WORKDIR /app
+RUN apt-get update -qq \
+ && apt-get install -y -qq --no-install-recommends python3 make g++ \
+ && rm -rf /var/lib/apt/lists/*
+COPY . .
+RUN npm ci \
+ && npm run typecheck \
+ && npm run lint \
+ && npm run format:check
+
+FROM build AS test
+RUN scripts/install-test-deps.sh && npm test
+
+FROM build AS prune
+RUN npm prune --omit=dev
+
+FROM node:22-slim AS runtime
+# socat: the demo's serial lane runs over a pseudo-terminal pair.
+RUN apt-get update -qq \
+ && apt-get install -y -qq --no-install-recommends socat tini \
+ && rm -rf /var/lib/apt/lists/*
+WORKDIR /app
+COPY --from=prune /app/package.json ./
+COPY --from=prune /app/node_modules ./node_modules
+COPY --from=prune /app/dist ./dist
+COPY --from=prune /app/config ./config
+USER node
+VOLUME ["/var/lib/rpm-gateway"]
+ENTRYPOINT ["/usr/bin/tini", "--", "node", "dist/src/cli/main.js"]
+CMD ["run", "--config", "/etc/rpm-gateway/gateway.yaml"]

@@ -1,0 +1,127 @@
+/**
+ * The one wiring point (STYLE.md §11): builds every lane from the configuration without opening
+ * a port; `start()` connects them, `stop()` closes them. Both are safe to call twice. No business
+ * logic lives here: drivers produce lane events, the lane recorder decides and writes records.
+ */
+import type { Clock } from '../core/clock.js';
+import { Counters } from '../core/counters.js';
+import type { Logger } from '../core/logger.js';
+import type { GatewayConfig, LaneConfig } from '../config/schema.js';
+import type { LaneDescriptor, LaneDriver, LaneEvent } from '../domain/lane-events.js';
+import { createModbusRpmDriver } from '../drivers/modbus-rpm/driver.js';
+import { createSerialLink } from '../drivers/transport/serial-link.js';
+import { createTcpLink } from '../drivers/transport/tcp-link.js';
+import { parseDeviceAddress } from '../drivers/transport/uri.js';
+import { createVm250Driver } from '../drivers/vm250/driver.js';
+import { SequenceStore } from '../storage/sequence-store.js';
+import { createLaneRecorder, type OutputRecord } from './lane-recorder.js';
+
+export interface GatewayDeps {
+  readonly clock: Clock;
+  readonly logger: Logger;
+  /** Every output record of every lane (occupancies, faults, tamper, restarts). */
+  readonly output: (record: OutputRecord) => void;
+  /** Every lane event, for observers (the demo's status line, tests). */
+  readonly onLaneEvent?: (event: LaneEvent) => void;
+  readonly counters?: Counters;
+}
+
+export interface Gateway {
+  readonly lanes: readonly LaneDescriptor[];
+  readonly counters: Counters;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export function createGateway(config: GatewayConfig, deps: GatewayDeps): Gateway {
+  const counters = deps.counters ?? new Counters();
+  const sequences = new SequenceStore(config.storage.dir);
+  const drivers: LaneDriver[] = config.lanes
+    .filter((lane) => lane.enabled)
+    .map((lane) => buildLane(lane, sequences, counters, deps));
+
+  let state: 'idle' | 'running' | 'stopped' = 'idle';
+  let stopping: Promise<void> | null = null;
+
+  return {
+    lanes: drivers.map((d) => d.descriptor),
+    counters,
+    async start() {
+      if (state !== 'idle') return;
+      state = 'running';
+      deps.logger.info('gateway starting', { site: config.site, lanes: drivers.map((d) => d.descriptor.id) });
+      await Promise.all(drivers.map((d) => d.start()));
+    },
+    stop() {
+      if (state === 'idle') state = 'stopped';
+      stopping ??= (async () => {
+        state = 'stopped';
+        await Promise.all(drivers.map((d) => d.stop()));
+        deps.logger.info('gateway stopped', { counters: counters.snapshot() });
+      })();
+      return stopping;
+    },
+  };
+}
+
+function buildLane(
+  lane: LaneConfig,
+  sequences: SequenceStore,
+  counters: Counters,
+  deps: GatewayDeps,
+): LaneDriver {
+  const logger = deps.logger.child({ lane: lane.id });
+  const recorder = createLaneRecorder({
+    lane: lane.id,
+    nSigma: lane.alarm.nSigma,
+    neutronFalseAlarmP: lane.alarm.neutronFalseAlarmProbability,
+    write: deps.output,
+  });
+  const emit = (event: LaneEvent): void => {
+    // Reserve the number on disk before anything is published under it.
+    if (event.kind === 'occupancy-start') sequences.used(lane.id, event.seq);
+    recorder.handle(event);
+    deps.onLaneEvent?.(event);
+  };
+  const common = {
+    lane: lane.id,
+    clock: deps.clock,
+    logger,
+    counters,
+    emit,
+    firstSeq: sequences.firstSeq(lane.id),
+  };
+  const address = parseDeviceAddress(lane.address);
+  switch (address.kind) {
+    case 'tcp':
+    case 'serial': {
+      const link =
+        address.kind === 'tcp'
+          ? createTcpLink({ host: address.host, port: address.port, clock: deps.clock, logger })
+          : createSerialLink({ path: address.path, serial: address.serial, clock: deps.clock, logger });
+      return createVm250Driver({
+        ...common,
+        link,
+        ...(lane.channelOrder === undefined ? {} : { channelOrder: lane.channelOrder }),
+      });
+    }
+    case 'modbus-tcp':
+    case 'modbus-rtu': {
+      const modbus = lane.modbus;
+      return createModbusRpmDriver({
+        ...common,
+        address,
+        ...(modbus === undefined
+          ? {}
+          : {
+              pollIntervalMs: modbus.pollIntervalMs,
+              timeoutMs: modbus.timeoutMs,
+              scanUnitIds: modbus.scanUnitIds,
+              gammaCountMode: modbus.gammaCountMode,
+              neutronCountMode: modbus.gammaCountMode,
+              speedUnitToMps: modbus.speedUnitToMps,
+            }),
+      });
+    }
+  }
+}

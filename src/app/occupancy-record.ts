@@ -1,0 +1,196 @@
+/**
+ * The replay NDJSON records (SPEC §5): one `occupancy` record per completed occupancy, built
+ * from that occupancy's lane events and the gateway's decision, plus lean `fault`, `tamper`,
+ * `device-restart` and `replay-summary` records.
+ *
+ * The assessment is a first, rule-only version (the real adjudication, SPEC §3 step 4, comes
+ * later): no gateway alarm → `background`/RELEASE; a neutron or gamma alarm → `threat`/
+ * INVESTIGATE (SPEC §3: neutron alarms are always INVESTIGATE; gamma alarms are not yet told
+ * apart from NORM or medical, so they are investigated too). Its confidence and probabilities are
+ * placeholders that say "rule, not model": the chosen category gets `confidence`, the others
+ * share the rest equally.
+ */
+import type {
+  FaultEvent,
+  LaneEvent,
+  OccupancyEndEvent,
+  OccupancyEndReason,
+  TamperEvent,
+} from '../domain/lane-events.js';
+import type { NSigmaVerdict } from '../alarm/simple-nsigma.js';
+
+export type AssessmentCategory = 'background' | 'NORM' | 'medical' | 'threat';
+
+export interface Assessment {
+  readonly category: AssessmentCategory;
+  readonly disposition: 'RELEASE' | 'INVESTIGATE';
+  readonly confidence: number;
+  readonly probabilities: Readonly<Record<AssessmentCategory, number>>;
+  readonly reasons: readonly string[];
+}
+
+export interface OccupancyRecord {
+  readonly type: 'occupancy';
+  readonly lane: string;
+  readonly seq: number;
+  /** The device's GX index; null when the occupancy ended without GX. */
+  readonly index: number | null;
+  readonly continuation: boolean;
+  readonly partial: boolean;
+  readonly start: string;
+  readonly end: string;
+  readonly durationS: number;
+  readonly endedAbnormally: boolean;
+  readonly endReason: OccupancyEndReason;
+  readonly speedKph: number | null;
+  readonly samples: { readonly gamma: number; readonly neutron: number };
+  readonly device: { readonly gammaAlarm: boolean; readonly neutronAlarm: boolean };
+  readonly gamma: {
+    readonly alarm: boolean;
+    readonly maxSigma: number;
+    readonly backgroundCps: number | null;
+  };
+  readonly neutron: { readonly alarm: boolean; readonly maxCounts: number; readonly backgroundCps: number };
+  readonly assessment: Assessment;
+}
+
+/**
+ * Collects one occupancy at a time from a lane's events (start, speed, samples); `finish`
+ * turns its end event and the decision into the record.
+ */
+export class OccupancyAccumulator {
+  private seq = -1;
+  private start = 0;
+  private continuation = false;
+  private partial = false;
+  private speedKph: number | null = null;
+  private gammaSamples = 0;
+  private neutronSamples = 0;
+
+  constructor(private readonly lane: string) {}
+
+  /** Feed every lane event; returns nothing — call {@link finish} at the occupancy-end event. */
+  handle(e: LaneEvent): void {
+    switch (e.kind) {
+      case 'occupancy-start':
+        this.seq = e.seq;
+        this.start = e.time;
+        this.continuation = e.continuation;
+        this.partial = e.partial;
+        this.speedKph = null;
+        this.gammaSamples = 0;
+        this.neutronSamples = 0;
+        return;
+      case 'sample':
+        if (e.radiation === 'gamma') this.gammaSamples++;
+        else this.neutronSamples++;
+        return;
+      case 'speed':
+        this.speedKph = e.speedKph;
+        return;
+      default:
+        return;
+    }
+  }
+
+  finish(end: OccupancyEndEvent, verdict: NSigmaVerdict): OccupancyRecord {
+    const start = end.seq === this.seq ? this.start : end.time;
+    const gammaBg = verdict.gammaBackgroundCps;
+    return {
+      type: 'occupancy',
+      lane: this.lane,
+      seq: end.seq,
+      index: end.deviceIndex,
+      continuation: this.continuation,
+      partial: this.partial,
+      start: iso(start),
+      end: iso(end.time),
+      durationS: round(Math.max(0, end.time - start) / 1000, 3),
+      endedAbnormally: end.endedAbnormally,
+      endReason: end.reason,
+      speedKph: this.speedKph,
+      samples: { gamma: this.gammaSamples, neutron: this.neutronSamples },
+      device: { gammaAlarm: end.deviceGammaAlarm, neutronAlarm: end.deviceNeutronAlarm },
+      gamma: {
+        alarm: verdict.gammaAlarm,
+        maxSigma: round(verdict.maxSigma, 2),
+        backgroundCps: gammaBg === null ? null : round(gammaBg, 1),
+      },
+      neutron: {
+        alarm: verdict.neutronAlarm,
+        maxCounts: verdict.neutronMaxCounts,
+        backgroundCps: round(verdict.neutronBackgroundCps, 2),
+      },
+      assessment: assess(verdict, end),
+    };
+  }
+}
+
+/** The first, rule-only assessment (see the module comment). */
+export function assess(
+  v: NSigmaVerdict,
+  end: Pick<OccupancyEndEvent, 'deviceGammaAlarm' | 'deviceNeutronAlarm'>,
+): Assessment {
+  const reasons: string[] = [];
+  if (v.neutronAlarm) {
+    reasons.push(
+      `neutron ${v.neutronMaxCounts} counts in 1 s against background ${round(v.neutronBackgroundCps, 2)} cps ` +
+        `(alarm at ${v.neutronThreshold} or more)`,
+    );
+  }
+  if (v.gammaAlarm) {
+    reasons.push(
+      `gamma ${v.maxSigma.toFixed(1)}σ above background ${Math.round(v.gammaBackgroundCps ?? 0)} cps ` +
+        `over ${v.gammaWindowSeconds} s`,
+    );
+  }
+  if (reasons.length > 0) return placeholder('threat', 'INVESTIGATE', 0.5, reasons);
+  if (v.gammaBackgroundCps === null) reasons.push('no gamma background known: gamma not assessed');
+  else reasons.push(`gamma peak ${v.maxSigma.toFixed(1)}σ, below the alarm threshold`);
+  if (end.deviceGammaAlarm || end.deviceNeutronAlarm) {
+    reasons.push('the RPM alarmed but the gateway did not: review the count profile');
+  }
+  return placeholder('background', 'RELEASE', 0.9, reasons);
+}
+
+function placeholder(
+  category: AssessmentCategory,
+  disposition: Assessment['disposition'],
+  confidence: number,
+  reasons: string[],
+): Assessment {
+  const rest = round((1 - confidence) / 3, 4);
+  const probabilities = { background: rest, NORM: rest, medical: rest, threat: rest };
+  probabilities[category] = confidence;
+  return { category, disposition, confidence, probabilities, reasons };
+}
+
+export function faultRecord(e: FaultEvent): Record<string, unknown> {
+  return {
+    type: 'fault',
+    lane: e.lane,
+    time: iso(e.time),
+    code: e.code,
+    active: e.active,
+    detail: e.detail ?? null,
+  };
+}
+
+export function tamperRecord(e: TamperEvent): Record<string, unknown> {
+  return { type: 'tamper', lane: e.lane, time: iso(e.time), active: e.active };
+}
+
+export function deviceRestartRecord(lane: string, time: number): Record<string, unknown> {
+  return { type: 'device-restart', lane, time: iso(time) };
+}
+
+/** ISO 8601 in UTC; times outside the Date range (corrupt files) become null-safe strings. */
+export function iso(ms: number): string {
+  const d = new Date(ms);
+  return Number.isNaN(d.getTime()) ? 'invalid' : d.toISOString();
+}
+
+function round(x: number, digits: number): number {
+  const f = 10 ** digits;
+  return Math.round(x * f) / f;
+}

@@ -1,0 +1,302 @@
+/**
+ * `rpm-gateway replay` (SPEC §5): a recorded VM-250 stream or daily file through the same
+ * framing, codec and occupancy rules as a live lane, as fast as it can, printing NDJSON.
+ *
+ * Path: chunks → LineFramer → decodeLine → daily-file timeline → occupancy tracker → simple
+ * N-sigma decision + occupancy accumulator → NDJSON, buffered into large writes that honour
+ * backpressure. Malformed input is counted (and shown in the final `replay-summary` record and
+ * the returned summary), never fatal.
+ *
+ * Base date for time-of-day files, first that applies: `options.baseDate` (the user said so),
+ * a `YYYY-MM-DD`/`YYYYMMDD` in the file name (how daily files are named), the file's mtime
+ * date (UTC), today (UTC) for streams. Times of day are taken as UTC unless
+ * `utcOffsetMinutes` says otherwise: the logger's zone is not in the file.
+ */
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { basename } from 'node:path';
+import type { Readable, Writable } from 'node:stream';
+import type { LaneEvent } from '../domain/lane-events.js';
+import { GatewayError } from '../core/errors.js';
+import { LineFramer, type LineDiscard } from '../drivers/transport/line-framer.js';
+import { decodeLineBytes, decodeLineRange } from '../drivers/vm250/codec.js';
+import { createVm250Tracker } from '../drivers/vm250/occupancy-tracker.js';
+import {
+  baseDateFromFileName,
+  createDailyFileTimeline,
+  parseBaseDate,
+} from '../drivers/vm250/daily-file-timeline.js';
+import { createSimpleNSigma } from '../alarm/simple-nsigma.js';
+import {
+  OccupancyAccumulator,
+  deviceRestartRecord,
+  faultRecord,
+  iso,
+  tamperRecord,
+} from './occupancy-record.js';
+
+export interface ReplayOptions {
+  /** Lane id in the records. Default `replay`. */
+  lane?: string;
+  /** `YYYY-MM-DD` (or `YYYYMMDD`) of the file's first day. */
+  baseDate?: string;
+  /** Offset of the logger's clock from UTC in minutes (east positive). Default 0. */
+  utcOffsetMinutes?: number;
+  /** Gamma N-sigma. Default 6. */
+  nSigma?: number;
+  channelOrder?: readonly number[];
+  /** First gateway occupancy number. Default 1. */
+  firstSeq?: number;
+  /** Wall clock for the summary's duration and the stdin base date. Default Date.now. */
+  now?: () => number;
+  /** Print `fault`/`tamper`/`device-restart` records too. Default true. */
+  eventRecords?: boolean;
+  /** Print the final `replay-summary` record on the output. Default true. */
+  summaryRecord?: boolean;
+}
+
+export interface ReplaySummary {
+  readonly lane: string;
+  /** Lines framed (clean lines, including malformed ones), plus discarded lines. */
+  readonly lines: number;
+  readonly occupancies: number;
+  readonly abnormalEnds: number;
+  readonly gammaAlarms: number;
+  readonly neutronAlarms: number;
+  /** Malformed lines by reason (field values stripped, so reasons group). */
+  readonly malformed: Readonly<Record<string, number>>;
+  /** Other unusable input: line-too-long, garbage, duplicate-line. */
+  readonly badInput: Readonly<Record<string, number>>;
+  readonly unknownTags: Readonly<Record<string, number>>;
+  readonly baseDate: string;
+  readonly baseDateSource: 'option' | 'file-name' | 'file-mtime' | 'today';
+  readonly firstTime: string | null;
+  readonly lastTime: string | null;
+  /** Wall time taken, ms. */
+  readonly durationMs: number;
+}
+
+const WRITE_THRESHOLD = 64 * 1024;
+const READ_CHUNK = 256 * 1024;
+
+/** Replay one input (a path, `-` is the caller's business: pass process.stdin) to `output`. */
+export async function replay(
+  input: Readable | string,
+  output: Writable,
+  options: ReplayOptions = {},
+): Promise<ReplaySummary> {
+  const now = options.now ?? Date.now;
+  const started = now();
+  const lane = options.lane ?? 'replay';
+  const base = await resolveBaseDate(input, options, now);
+  const stream = typeof input === 'string' ? createReadStream(input, { highWaterMark: READ_CHUNK }) : input;
+  const eventRecords = options.eventRecords ?? true;
+
+  let out = '';
+  let lines = 0;
+  let occupancies = 0;
+  let abnormalEnds = 0;
+  let gammaAlarms = 0;
+  let neutronAlarms = 0;
+  let firstTime = NaN;
+  let lastTime = NaN;
+  const malformed = new Map<string, number>();
+  const badInput = new Map<string, number>();
+  const unknownTags = new Map<string, number>();
+
+  const decision = createSimpleNSigma(options.nSigma === undefined ? {} : { nSigma: options.nSigma });
+  const accumulator = new OccupancyAccumulator(lane);
+  const timeline = createDailyFileTimeline({
+    baseDayMs: base.ms,
+    utcOffsetMinutes: options.utcOffsetMinutes ?? 0,
+  });
+
+  let restartDumpOpen = false;
+  const onEvent = (e: LaneEvent): void => {
+    decision.handle(e);
+    switch (e.kind) {
+      case 'sample':
+      case 'background':
+      case 'speed':
+        if (e.kind !== 'background') accumulator.handle(e);
+        return;
+      case 'occupancy-start':
+        accumulator.handle(e);
+        return;
+      case 'occupancy-end': {
+        const record = accumulator.finish(e, decision.verdict());
+        occupancies++;
+        if (e.endedAbnormally) abnormalEnds++;
+        if (record.gamma.alarm) gammaAlarms++;
+        if (record.neutron.alarm) neutronAlarms++;
+        out += JSON.stringify(record) + '\n';
+        return;
+      }
+      case 'bad-input':
+        if (e.reason === 'malformed-line') bump(malformed, groupReason(e.detail));
+        else bump(badInput, e.reason);
+        return;
+      case 'unknown-record':
+        bump(unknownTags, e.tag);
+        return;
+      case 'fault':
+        if (eventRecords) out += JSON.stringify(faultRecord(e)) + '\n';
+        return;
+      case 'tamper':
+        if (eventRecords) out += JSON.stringify(tamperRecord(e)) + '\n';
+        return;
+      case 'device-config':
+        // The tracker flags every line of a restart dump; print the restart once.
+        if (eventRecords && e.restarted && !restartDumpOpen) {
+          restartDumpOpen = true;
+          out += JSON.stringify(deviceRestartRecord(lane, e.time)) + '\n';
+        }
+        return;
+      case 'connection':
+        return;
+    }
+  };
+
+  const tracker = createVm250Tracker({
+    lane,
+    emit: onEvent,
+    ...(options.channelOrder === undefined ? {} : { channelOrder: options.channelOrder }),
+    ...(options.firstSeq === undefined ? {} : { firstSeq: options.firstSeq }),
+  });
+
+  const framer = new LineFramer({
+    onLine: (): void => undefined, // onRange below takes every line
+    onRange: (text: string, start: number, end: number, bytes: Uint8Array | null): void => {
+      lines++;
+      const record =
+        bytes === null ? decodeLineRange(text, start, end) : decodeLineBytes(bytes, text, start, end);
+      if (record.type !== 'setup') restartDumpOpen = false;
+      const time = timeline.timeOf(record);
+      if (firstTime !== firstTime) firstTime = time;
+      lastTime = time;
+      tracker.line(record, time, text.slice(start, end));
+    },
+    onDiscard: (d: LineDiscard): void => {
+      lines++;
+      bump(badInput, d.reason);
+    },
+  });
+
+  try {
+    for await (const chunk of stream as AsyncIterable<Buffer | string>) {
+      if (typeof chunk === 'string') framer.pushLatin1(chunk);
+      else framer.push(chunk);
+      if (out.length >= WRITE_THRESHOLD) {
+        const text = out;
+        out = '';
+        await write(output, text);
+      }
+    }
+  } catch (error) {
+    throw new GatewayError(
+      'INPUT_UNREADABLE',
+      `replay input could not be read: ${describe(error)}`,
+      {
+        input: typeof input === 'string' ? input : 'stream',
+      },
+      { cause: error },
+    );
+  }
+  framer.flush();
+  tracker.inputEnded(Number.isNaN(lastTime) ? base.ms : lastTime);
+
+  const summary: ReplaySummary = {
+    lane,
+    lines,
+    occupancies,
+    abnormalEnds,
+    gammaAlarms,
+    neutronAlarms,
+    malformed: Object.fromEntries(malformed),
+    badInput: Object.fromEntries(badInput),
+    unknownTags: Object.fromEntries(unknownTags),
+    baseDate: new Date(base.ms).toISOString().slice(0, 10),
+    baseDateSource: base.source,
+    firstTime: Number.isNaN(firstTime) ? null : iso(firstTime),
+    lastTime: Number.isNaN(lastTime) ? null : iso(lastTime),
+    durationMs: Math.max(0, now() - started),
+  };
+  if (options.summaryRecord ?? true) {
+    const { durationMs: _omit, ...rest } = summary;
+    out += JSON.stringify({ type: 'replay-summary', ...rest }) + '\n';
+  }
+  if (out.length > 0) await write(output, out);
+  return summary;
+}
+
+async function resolveBaseDate(
+  input: Readable | string,
+  options: ReplayOptions,
+  now: () => number,
+): Promise<{ ms: number; source: ReplaySummary['baseDateSource'] }> {
+  if (options.baseDate !== undefined) {
+    const ms = parseBaseDate(options.baseDate);
+    if (ms === null) {
+      throw new GatewayError('CLI_USAGE', `the date "${options.baseDate}" is not a date like 2016-06-01`, {
+        baseDate: options.baseDate,
+      });
+    }
+    return { ms, source: 'option' };
+  }
+  if (typeof input === 'string') {
+    const fromName = baseDateFromFileName(basename(input));
+    if (fromName !== null) return { ms: fromName, source: 'file-name' };
+    try {
+      const st = await stat(input);
+      return { ms: utcMidnight(st.mtimeMs), source: 'file-mtime' };
+    } catch (error) {
+      throw new GatewayError(
+        'INPUT_UNREADABLE',
+        `replay input ${input} could not be read: ${describe(error)}`,
+        {
+          input,
+        },
+        { cause: error },
+      );
+    }
+  }
+  return { ms: utcMidnight(now()), source: 'today' };
+}
+
+function utcMidnight(ms: number): number {
+  return Math.floor(ms / 86_400_000) * 86_400_000;
+}
+
+/** Write and, when the stream's buffer is full, wait for it to drain (backpressure). */
+function write(output: Writable, text: string): Promise<void> {
+  if (output.write(text)) return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const done = (error?: Error): void => {
+      output.off('drain', onDrain);
+      output.off('error', onError);
+      output.off('close', onClose);
+      if (error) reject(error);
+      else resolve();
+    };
+    const onDrain = (): void => done();
+    const onError = (error: Error): void => done(error);
+    const onClose = (): void => done(new Error('the output closed before the replay finished'));
+    output.on('drain', onDrain);
+    output.on('error', onError);
+    output.on('close', onClose);
+  });
+}
+
+function bump(map: Map<string, number>, key: string): void {
+  map.set(key, (map.get(key) ?? 0) + 1);
+}
+
+/** "GB count 2 is negative (-12)" → "GB count 2 is negative", so the summary groups. */
+function groupReason(reason: string): string {
+  const at = reason.indexOf(' (');
+  return at < 0 ? reason : reason.slice(0, at);
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

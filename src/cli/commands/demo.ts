@@ -1,0 +1,166 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { createGateway } from '../../app/gateway.js';
+import type { OutputRecord } from '../../app/lane-recorder.js';
+import type { OccupancyRecord } from '../../app/occupancy-record.js';
+import { SystemClock } from '../../core/clock.js';
+import { describeError } from '../../core/errors.js';
+import { createLogger } from '../../core/logger.js';
+import { validateConfig } from '../../config/load.js';
+import type { LaneEvent } from '../../domain/lane-events.js';
+import { summedPortal } from '../../../simulators/physics/portal.js';
+import { generateScenario } from '../../../simulators/physics/scenario.js';
+import { startModbusRpmTcpServer } from '../../../simulators/modbus-rpm/tcp-server.js';
+import { Vm250SerialSim } from '../../../simulators/vm250/serial-sim.js';
+import { Vm250TcpServer } from '../../../simulators/vm250/tcp-server.js';
+import type { CommandContext } from '../context.js';
+
+export const demoUsage = `Usage: rpm-gateway demo [options]
+
+Starts three simulated RPMs — a VM-250 over TCP, a VM-250 on a serial pseudo-terminal, an
+Aspect-style Modbus RPM over Modbus TCP — and the gateway connected to them, on embedded
+defaults, and prints one line per vehicle: the device's verdict beside the gateway's.
+Runs until Ctrl-C.
+
+Options:
+  --seed <n>        traffic seed (default 1)
+  --speed <x>       play the VM-250 traffic x times faster than real time (default 1)
+  --duration <s>    stop by itself after s seconds
+  --json            print the NDJSON records instead of one line per vehicle`;
+
+/** The demo's traffic: short gaps and a generous share of alarms, so there is something to see. */
+const DEMO_MIX = { background: 5, norm: 2, medical: 1, threat: 1, 'threat-in-norm': 0.5, neutron: 0.5 };
+const DEMO_GAP_S: readonly [number, number] = [2, 8];
+
+export async function demoCommand(args: readonly string[], ctx: CommandContext): Promise<number> {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: [...args],
+      options: {
+        seed: { type: 'string' },
+        speed: { type: 'string' },
+        duration: { type: 'string' },
+        json: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    }));
+  } catch (error) {
+    ctx.stderr.write(`demo: ${describeError(error)}\n\n${demoUsage}\n`);
+    return 2;
+  }
+  if (values.help) {
+    ctx.stdout.write(demoUsage + '\n');
+    return 0;
+  }
+  const seed = Number(values.seed ?? '1');
+  const speed = Number(values.speed ?? '1');
+  const durationS = values.duration === undefined ? undefined : Number(values.duration);
+  if (!Number.isSafeInteger(seed) || !(speed > 0) || (durationS !== undefined && !(durationS > 0))) {
+    ctx.stderr.write(`demo: --seed must be a whole number, --speed and --duration positive numbers\n`);
+    return 2;
+  }
+
+  const stateDir = await mkdtemp(join(tmpdir(), 'rpm-gateway-demo-'));
+  const traffic = { mix: DEMO_MIX, gapS: DEMO_GAP_S };
+  const tcpSim = new Vm250TcpServer({ seed, speed, ...traffic });
+  const serialSim = new Vm250SerialSim({ seed: seed + 1, speed, ...traffic });
+  const cleanups: Array<() => Promise<unknown>> = [() => rm(stateDir, { recursive: true, force: true })];
+  try {
+    const tcp = await tcpSim.start();
+    cleanups.unshift(() => tcpSim.stop());
+    const serial = await serialSim.start();
+    cleanups.unshift(() => serialSim.stop());
+    const modbus = await startModbusRpmTcpServer({
+      seed: seed + 2,
+      scenario: generateScenario({ seed: seed + 2, portal: summedPortal(), ...traffic }),
+    });
+    cleanups.unshift(() => modbus.close());
+
+    const lanes = [
+      { id: 'lane-1', name: 'VM-250 over TCP', driver: 'vm250', address: `tcp://${tcp.host}:${tcp.port}` },
+      { id: 'lane-2', name: 'VM-250 on serial', driver: 'vm250', address: `serial://${serial.path}` },
+      {
+        id: 'lane-3',
+        name: 'Modbus RPM over TCP',
+        driver: 'modbus-rpm',
+        address: `modbus-tcp://${modbus.host}:${modbus.port}?unitId=1`,
+      },
+    ];
+    const validated = validateConfig({
+      site: 'demo',
+      storage: { dir: stateDir },
+      log: { level: 'warn' },
+      lanes,
+    });
+    if (!validated.ok) throw new Error(`demo configuration invalid: ${JSON.stringify(validated.problems)}`);
+
+    const print = values.json
+      ? (record: OutputRecord) => ctx.stdout.write(JSON.stringify(record) + '\n')
+      : (record: OutputRecord) => {
+          if (record.type === 'occupancy')
+            ctx.stdout.write(formatOccupancy(record as OccupancyRecord) + '\n');
+        };
+    const gateway = createGateway(validated.config, {
+      clock: new SystemClock(),
+      logger: createLogger({ level: 'warn', sink: ctx.stderr }),
+      output: print,
+      onLaneEvent: values.json ? undefined : (event) => printConnection(event, ctx),
+    });
+    cleanups.unshift(() => gateway.stop());
+
+    ctx.stdout.write(
+      'rpm-gateway demo — simulated lanes:\n' +
+        lanes.map((l) => `  ${l.id}  ${l.name.padEnd(20)} ${l.address}\n`).join('') +
+        'One line per vehicle: the RPM’s own verdict, then the gateway’s. Ctrl-C to stop.\n\n',
+    );
+    await gateway.start();
+    await new Promise<void>((resolve) => {
+      if (ctx.stopSignal.aborted) return resolve();
+      ctx.stopSignal.addEventListener('abort', () => resolve(), { once: true });
+      if (durationS !== undefined) setTimeout(resolve, durationS * 1000);
+    });
+  } finally {
+    for (const cleanup of cleanups) await cleanup().catch(() => undefined);
+  }
+  return 0;
+}
+
+function printConnection(event: LaneEvent, ctx: CommandContext): void {
+  if (event.kind !== 'connection') return;
+  ctx.stdout.write(
+    `${clockTime(event.time)}  ${event.lane}  link ${event.state}${event.detail ? ` (${event.detail})` : ''}\n`,
+  );
+}
+
+/** `14:03:44  lane-1  #12 (GX 12)  14.2 s  8.1 km/h  RPM: ALARM γ  gateway: γ 9.3σ → INVESTIGATE threat` */
+export function formatOccupancy(r: OccupancyRecord): string {
+  const device =
+    r.device.gammaAlarm || r.device.neutronAlarm
+      ? `ALARM ${[r.device.gammaAlarm ? 'γ' : '', r.device.neutronAlarm ? 'n' : ''].join('')}`
+      : 'clear';
+  const gateway = [
+    r.gamma.alarm ? `γ ${r.gamma.maxSigma.toFixed(1)}σ` : '',
+    r.neutron.alarm ? `n ${r.neutron.maxCounts} counts` : '',
+  ]
+    .filter(Boolean)
+    .join(', ');
+  return [
+    clockTime(Date.parse(r.end)),
+    r.lane,
+    `#${r.seq}${r.index === null ? '' : ` (device ${r.index})`}`.padEnd(18),
+    `${r.durationS.toFixed(1)} s`.padStart(7),
+    r.speedKph === null ? '      ' : `${r.speedKph.toFixed(1)} km/h`.padStart(10),
+    `RPM: ${device}`.padEnd(14),
+    `gateway: ${gateway ? gateway + ' → ' : ''}${r.assessment.disposition} ${r.assessment.category}`,
+    r.endedAbnormally ? `(ended: ${r.endReason})` : '',
+  ]
+    .join('  ')
+    .trimEnd();
+}
+
+function clockTime(ms: number): string {
+  return new Date(ms).toISOString().slice(11, 19);
+}
