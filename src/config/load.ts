@@ -90,6 +90,9 @@ export function validateConfig(
     }
     problems.push({ path, line: lineOf(error.path), message: text });
   }
+  // The checks a schema cannot express run even on a document with schema errors, so a
+  // technician sees every problem in one go; they skip values of the wrong type.
+  problems.push(...semanticProblems(withDefaults as GatewayConfig, lineOf));
   if (problems.length > 0) return { ok: false, problems: dedupe(problems) };
 
   const config = withDefaults as GatewayConfig;
@@ -97,8 +100,7 @@ export function validateConfig(
     if (lane.driver === 'modbus-rpm')
       lane.modbus = Value.Default(ModbusOptionsSchema, lane.modbus ?? {}) as ModbusOptions;
   }
-  problems.push(...semanticProblems(config, lineOf));
-  return problems.length > 0 ? { ok: false, problems } : { ok: true, config };
+  return { ok: true, config };
 }
 
 /** Read, parse and validate a configuration file; throws a GatewayError listing every problem. */
@@ -130,46 +132,55 @@ function semanticProblems(
 ): ConfigProblem[] {
   const problems: ConfigProblem[] = [];
   const seen = new Map<string, number>();
-  config.lanes.forEach((lane, i) => {
+  const lanes: unknown = (config as { lanes?: unknown }).lanes;
+  if (!Array.isArray(lanes)) return problems;
+  lanes.forEach((entry: unknown, i) => {
+    if (entry === null || typeof entry !== 'object') return;
+    const lane = entry as Record<string, unknown>;
     const at = (field: string) => ({ path: `lanes[${i}].${field}`, line: lineOf(`/lanes/${i}/${field}`) });
-    const first = seen.get(lane.id);
-    if (first !== undefined) {
-      problems.push({
-        ...at('id'),
-        message: `'${lane.id}' is already used by lanes[${first}]; lane ids must be unique`,
-      });
-    } else {
-      seen.set(lane.id, i);
-    }
-    let kind: string | undefined;
-    try {
-      kind = parseDeviceAddress(lane.address).kind;
-    } catch (error) {
-      problems.push({ ...at('address'), message: error instanceof Error ? error.message : String(error) });
-    }
-    const expected = lane.driver === 'vm250' ? ['tcp', 'serial'] : ['modbus-tcp', 'modbus-rtu'];
-    if (kind !== undefined && !expected.includes(kind)) {
-      problems.push({
-        ...at('address'),
-        message: `is a ${kind}:// address, but a ${lane.driver} lane needs ${expected.map((k) => `${k}://`).join(' or ')}`,
-      });
-    }
-    if (lane.channelOrder) {
-      const sorted = [...lane.channelOrder].sort();
-      if (sorted.join(',') !== '0,1,2,3') {
+    if (typeof lane.id === 'string') {
+      const first = seen.get(lane.id);
+      if (first !== undefined) {
         problems.push({
-          ...at('channelOrder'),
-          message: `must name each wire position 0, 1, 2, 3 exactly once; got [${lane.channelOrder.join(', ')}]`,
+          ...at('id'),
+          message: `'${lane.id}' is already used by lanes[${first}]; lane ids must be unique`,
         });
+      } else {
+        seen.set(lane.id, i);
       }
-      if (lane.driver === 'modbus-rpm') {
+    }
+    const driver = lane.driver === 'vm250' || lane.driver === 'modbus-rpm' ? lane.driver : undefined;
+    if (typeof lane.address === 'string' && lane.address !== '') {
+      let kind: string | undefined;
+      try {
+        kind = parseDeviceAddress(lane.address).kind;
+      } catch (error) {
+        problems.push({ ...at('address'), message: error instanceof Error ? error.message : String(error) });
+      }
+      const expected = driver === 'vm250' ? ['tcp', 'serial'] : ['modbus-tcp', 'modbus-rtu'];
+      if (driver !== undefined && kind !== undefined && !expected.includes(kind)) {
         problems.push({
-          ...at('channelOrder'),
-          message: 'applies to vm250 lanes only (a Modbus RPM has one gamma channel)',
+          ...at('address'),
+          message: `is a ${kind}:// address, but a ${driver} lane needs ${expected.map((k) => `${k}://`).join(' or ')}`,
         });
       }
     }
-    if (lane.modbus && lane.driver !== 'modbus-rpm') {
+    const order = lane.channelOrder;
+    if (Array.isArray(order) && order.every((n) => typeof n === 'number')) {
+      if ([...(order as number[])].sort().join(',') !== '0,1,2,3') {
+        problems.push({
+          ...at('channelOrder'),
+          message: `must name each wire position 0, 1, 2, 3 exactly once; got [${order.join(', ')}]`,
+        });
+      }
+    }
+    if (order !== undefined && driver === 'modbus-rpm') {
+      problems.push({
+        ...at('channelOrder'),
+        message: 'applies to vm250 lanes only (a Modbus RPM has one gamma channel)',
+      });
+    }
+    if (lane.modbus !== undefined && driver === 'vm250') {
       problems.push({ ...at('modbus'), message: 'applies to modbus-rpm lanes only' });
     }
   });
