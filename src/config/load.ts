@@ -167,7 +167,7 @@ function semanticProblems(
     }
     const order = lane.channelOrder;
     if (Array.isArray(order) && order.every((n) => typeof n === 'number')) {
-      if ([...(order as number[])].sort().join(',') !== '0,1,2,3') {
+      if ([...order].sort().join(',') !== '0,1,2,3') {
         problems.push({
           ...at('channelOrder'),
           message: `must name each wire position 0, 1, 2, 3 exactly once; got [${order.join(', ')}]`,
