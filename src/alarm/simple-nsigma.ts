@@ -51,6 +51,8 @@ export interface NSigmaVerdict {
 export interface SimpleNSigma {
   /** Feed every lane event of the lane, in order. */
   handle(e: LaneEvent): void;
+  /** Same as `handle` for a sample event (a monomorphic entry for hot callers). */
+  sample(e: SampleEvent): void;
   /** The verdict of the occupancy in progress or the last one (read at its occupancy-end). */
   verdict(): NSigmaVerdict;
 }
@@ -77,6 +79,9 @@ class Decision implements SimpleNSigma {
   private filled = 0;
   private windowSum = 0;
   private windowSeconds = 1;
+  private expectedFor = -1;
+  private expected = 0;
+  private sqrtExpected = 1;
   private maxSigma = 0;
   private maxWindow = 0;
   private gammaAlarm = false;
@@ -94,11 +99,15 @@ class Decision implements SimpleNSigma {
     this.ring = new Array<number>(this.window).fill(0);
   }
 
+  sample(e: SampleEvent): void {
+    if (e.radiation === 'gamma') this.gamma(e);
+    else this.neutron(e);
+  }
+
   handle(e: LaneEvent): void {
     switch (e.kind) {
       case 'sample':
-        if (e.radiation === 'gamma') this.gamma(e);
-        else this.neutron(e);
+        this.sample(e);
         return;
       case 'background':
         if (e.radiation === 'gamma') {
@@ -146,6 +155,7 @@ class Decision implements SimpleNSigma {
     this.ringAt = 0;
     this.filled = 0;
     this.windowSum = 0;
+    this.expectedFor = -1;
     this.maxSigma = 0;
     this.maxWindow = 0;
     this.gammaAlarm = false;
@@ -177,11 +187,16 @@ class Decision implements SimpleNSigma {
       this.filled++;
       if (this.filled < this.window) return;
     }
-    const bg = this.effectiveGammaBg();
-    if (bg === null) return;
-    this.windowSeconds = (this.window * e.intervalMs) / 1000;
-    const expected = bg * this.windowSeconds;
-    const sigma = (this.windowSum - expected) / Math.sqrt(expected);
+    if (this.expectedFor !== e.intervalMs) {
+      // Background and interval are fixed for the occupancy: compute E and √E once.
+      const bg = this.effectiveGammaBg();
+      if (bg === null) return;
+      this.expectedFor = e.intervalMs;
+      this.windowSeconds = (this.window * e.intervalMs) / 1000;
+      this.expected = bg * this.windowSeconds;
+      this.sqrtExpected = Math.sqrt(this.expected);
+    }
+    const sigma = (this.windowSum - this.expected) / this.sqrtExpected;
     if (sigma > this.maxSigma) {
       this.maxSigma = sigma;
       this.maxWindow = this.windowSum;

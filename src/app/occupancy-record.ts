@@ -15,6 +15,7 @@ import type {
   LaneEvent,
   OccupancyEndEvent,
   OccupancyEndReason,
+  SampleEvent,
   TamperEvent,
 } from '../domain/lane-events.js';
 import type { NSigmaVerdict } from '../alarm/simple-nsigma.js';
@@ -68,6 +69,12 @@ export class OccupancyAccumulator {
   private neutronSamples = 0;
 
   constructor(private readonly lane: string) {}
+
+  /** Same as `handle` for a sample event (a monomorphic entry for hot callers). */
+  sample(e: SampleEvent): void {
+    if (e.radiation === 'gamma') this.gammaSamples++;
+    else this.neutronSamples++;
+  }
 
   /** Feed every lane event; returns nothing — call {@link finish} at the occupancy-end event. */
   handle(e: LaneEvent): void {
@@ -124,6 +131,35 @@ export class OccupancyAccumulator {
       assessment: assess(verdict, end),
     };
   }
+}
+
+/**
+ * The record as one NDJSON line (with its newline). Written by hand rather than by
+ * `JSON.stringify`, which showed as the largest single cost of replay's output; key order and
+ * values are exactly those of `JSON.stringify(record)` (the tests pin that).
+ */
+export function occupancyRecordLine(r: OccupancyRecord): string {
+  const a = r.assessment;
+  const p = a.probabilities;
+  let reasons = '';
+  for (let i = 0; i < a.reasons.length; i++) reasons += (i === 0 ? '' : ',') + JSON.stringify(a.reasons[i]);
+  return (
+    `{"type":"occupancy","lane":${JSON.stringify(r.lane)},"seq":${num(r.seq)},"index":${num(r.index)},` +
+    `"continuation":${r.continuation},"partial":${r.partial},"start":"${r.start}","end":"${r.end}",` +
+    `"durationS":${num(r.durationS)},"endedAbnormally":${r.endedAbnormally},"endReason":"${r.endReason}",` +
+    `"speedKph":${num(r.speedKph)},"samples":{"gamma":${num(r.samples.gamma)},"neutron":${num(r.samples.neutron)}},` +
+    `"device":{"gammaAlarm":${r.device.gammaAlarm},"neutronAlarm":${r.device.neutronAlarm}},` +
+    `"gamma":{"alarm":${r.gamma.alarm},"maxSigma":${num(r.gamma.maxSigma)},"backgroundCps":${num(r.gamma.backgroundCps)}},` +
+    `"neutron":{"alarm":${r.neutron.alarm},"maxCounts":${num(r.neutron.maxCounts)},"backgroundCps":${num(r.neutron.backgroundCps)}},` +
+    `"assessment":{"category":"${a.category}","disposition":"${a.disposition}","confidence":${num(a.confidence)},` +
+    `"probabilities":{"background":${num(p.background)},"NORM":${num(p.NORM)},"medical":${num(p.medical)},"threat":${num(p.threat)}},` +
+    `"reasons":[${reasons}]}}\n`
+  );
+}
+
+/** A number as JSON writes it (non-finite and null → null). */
+function num(x: number | null): string {
+  return x === null || !Number.isFinite(x) ? 'null' : String(x);
 }
 
 /** The first, rule-only assessment (see the module comment). */
@@ -184,11 +220,33 @@ export function deviceRestartRecord(lane: string, time: number): Record<string, 
   return { type: 'device-restart', lane, time: iso(time) };
 }
 
-/** ISO 8601 in UTC; times outside the Date range (corrupt files) become null-safe strings. */
+/**
+ * ISO 8601 in UTC, like `Date#toISOString` (`invalid` for times outside the Date range). The
+ * date part is cached per day: replay formats two times per occupancy, most on the same day.
+ */
 export function iso(ms: number): string {
-  const d = new Date(ms);
-  return Number.isNaN(d.getTime()) ? 'invalid' : d.toISOString();
+  const day = Math.floor(ms / 86_400_000);
+  if (day !== isoDay) {
+    const d = new Date(ms);
+    if (Number.isNaN(d.getTime())) return 'invalid';
+    const text = d.toISOString();
+    // Years beyond 9999 have a longer date part: keep the slow path for them.
+    if (text.length !== 24) return text;
+    isoDay = day;
+    isoPrefix = text.slice(0, 11);
+  }
+  const t = ms - day * 86_400_000;
+  const whole = Math.floor(t);
+  const h = Math.floor(whole / 3_600_000);
+  const m = Math.floor(whole / 60_000) % 60;
+  const sec = Math.floor(whole / 1000) % 60;
+  const milli = whole % 1000;
+  return `${isoPrefix}${h < 10 ? '0' : ''}${h}:${m < 10 ? '0' : ''}${m}:${sec < 10 ? '0' : ''}${sec}.${milli < 10 ? '00' : milli < 100 ? '0' : ''}${milli}Z`;
 }
+
+// A one-entry cache of the formatted date part (pure: only ever holds what `ms` determines).
+let isoDay = NaN;
+let isoPrefix = '';
 
 function round(x: number, digits: number): number {
   const f = 10 ** digits;

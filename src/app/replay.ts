@@ -19,7 +19,7 @@ import type { Readable, Writable } from 'node:stream';
 import type { LaneEvent } from '../domain/lane-events.js';
 import { GatewayError } from '../core/errors.js';
 import { LineFramer, type LineDiscard } from '../drivers/transport/line-framer.js';
-import { decodeLineBytes, decodeLineRange } from '../drivers/vm250/codec.js';
+import { decodeLineBytes } from '../drivers/vm250/codec.js';
 import { createVm250Tracker } from '../drivers/vm250/occupancy-tracker.js';
 import {
   baseDateFromFileName,
@@ -32,6 +32,7 @@ import {
   deviceRestartRecord,
   faultRecord,
   iso,
+  occupancyRecordLine,
   tamperRecord,
 } from './occupancy-record.js';
 
@@ -113,12 +114,18 @@ export async function replay(
 
   let restartDumpOpen = false;
   const onEvent = (e: LaneEvent): void => {
+    // Samples are most events: one kind test, then monomorphic calls.
+    if (e.kind === 'sample') {
+      decision.sample(e);
+      accumulator.sample(e);
+      return;
+    }
     decision.handle(e);
     switch (e.kind) {
-      case 'sample':
       case 'background':
+        return;
       case 'speed':
-        if (e.kind !== 'background') accumulator.handle(e);
+        accumulator.handle(e);
         return;
       case 'occupancy-start':
         accumulator.handle(e);
@@ -129,7 +136,7 @@ export async function replay(
         if (e.endedAbnormally) abnormalEnds++;
         if (record.gamma.alarm) gammaAlarms++;
         if (record.neutron.alarm) neutronAlarms++;
-        out += JSON.stringify(record) + '\n';
+        out += occupancyRecordLine(record);
         return;
       }
       case 'bad-input':
@@ -164,17 +171,31 @@ export async function replay(
     ...(options.firstSeq === undefined ? {} : { firstSeq: options.firstSeq }),
   });
 
+  // The previous line, for the logger-duplicate rule (compared as bytes, only when times tie).
+  let prevBytes: Buffer | null = null;
+  let prevStart = 0;
+  let prevEnd = 0;
+  let prevTime = NaN;
   const framer = new LineFramer({
-    onLine: (): void => undefined, // onRange below takes every line
-    onRange: (text: string, start: number, end: number, bytes: Uint8Array | null): void => {
+    onLine: (): void => undefined, // onLineBytes below takes every line
+    onLineBytes: (bytes: Buffer, start: number, end: number): void => {
       lines++;
-      const record =
-        bytes === null ? decodeLineRange(text, start, end) : decodeLineBytes(bytes, text, start, end);
+      const record = decodeLineBytes(bytes, start, end);
       if (record.type !== 'setup') restartDumpOpen = false;
       const time = timeline.timeOf(record);
       if (firstTime !== firstTime) firstTime = time;
       lastTime = time;
-      tracker.line(record, time, text.slice(start, end));
+      const repeat =
+        time === prevTime &&
+        prevBytes !== null &&
+        sameBytes(prevBytes, prevStart, prevEnd, bytes, start, end);
+      // A count line needs its text only for a bad-input event (see Vm250Tracker.line).
+      const raw = record.type === 'count' && !repeat ? '' : bytes.toString('latin1', start, end);
+      tracker.line(record, time, raw, repeat);
+      prevBytes = bytes;
+      prevStart = start;
+      prevEnd = end;
+      prevTime = time;
     },
     onDiscard: (d: LineDiscard): void => {
       lines++;
@@ -285,6 +306,19 @@ function write(output: Writable, text: string): Promise<void> {
     output.on('error', onError);
     output.on('close', onClose);
   });
+}
+
+function sameBytes(
+  a: Buffer,
+  aStart: number,
+  aEnd: number,
+  b: Buffer,
+  bStart: number,
+  bEnd: number,
+): boolean {
+  if (aEnd - aStart !== bEnd - bStart) return false;
+  for (let i = 0; i < aEnd - aStart; i++) if (a[aStart + i] !== b[bStart + i]) return false;
+  return true;
 }
 
 function bump(map: Map<string, number>, key: string): void {

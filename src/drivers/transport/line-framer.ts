@@ -19,9 +19,10 @@
  *
  * Speed (replay's hot path): a chunk is first checked natively and word-wise — `isAscii`, then
  * a SWAR pass over 32-bit words that only looks at the bytes of words holding a control byte
- * (in a clean file: the CR LF of each line). A clean chunk is then split with native
- * `indexOf('\n')`. A chunk with garbage, a lone CR or a CR as its last byte takes the
- * byte-by-byte path. Either way lines are substrings of the chunk's one Latin-1 string.
+ * (in a clean file: the CR LF of each line). A clean chunk is then split with native indexOf:
+ * on its bytes for an `onLineBytes` consumer (no string is made), on its Latin-1 text for an
+ * `onLine` consumer (lines are substrings of it). A chunk with garbage, a lone CR or a CR as its
+ * last byte takes the char-by-char path.
  */
 import { isAscii } from 'node:buffer';
 
@@ -43,12 +44,12 @@ export interface LineFramerOptions {
   /** Longest accepted line in bytes, terminator excluded. Default 128. */
   readonly maxLength?: number;
   /**
-   * For hot consumers (replay): called instead of `onLine` with the line as a range of a flat
-   * string, `text.slice(start, end)`, so the consumer can decode without making a substring.
-   * `bytes`, when not null, holds the same line's bytes at the same offsets (the chunk as
-   * received). Both are only valid during the call.
+   * For hot consumers (replay): called instead of `onLine` with the line as bytes,
+   * `bytes[start, end)`, so a consumer that decodes bytes never makes a string for the line.
+   * `bytes` is the chunk as received (or a small buffer for a line that spanned chunks); it is
+   * not copied, so a consumer that keeps it must not expect the producer to reuse it.
    */
-  readonly onRange?: (text: string, start: number, end: number, bytes: Uint8Array | null) => void;
+  readonly onLineBytes?: (bytes: Buffer, start: number, end: number) => void;
 }
 
 const LF = 10;
@@ -58,8 +59,7 @@ const PREFIX_CHARS = 32;
 
 export class LineFramer {
   private readonly onLine: (line: string) => void;
-  private readonly onRange:
-    ((text: string, start: number, end: number, bytes: Uint8Array | null) => void) | null;
+  private readonly onLineBytes: ((bytes: Buffer, start: number, end: number) => void) | null;
   private readonly onDiscard: (discard: LineDiscard) => void;
   private readonly maxLength: number;
   /** The start of a line carried over from earlier chunks ('' when none). */
@@ -73,7 +73,7 @@ export class LineFramer {
 
   constructor(options: LineFramerOptions) {
     this.onLine = options.onLine;
-    this.onRange = options.onRange ?? null;
+    this.onLineBytes = options.onLineBytes ?? null;
     this.onDiscard = options.onDiscard ?? (() => undefined);
     this.maxLength = options.maxLength ?? 128;
   }
@@ -83,13 +83,13 @@ export class LineFramer {
     const buf = Buffer.isBuffer(chunk)
       ? chunk
       : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
-    const s = buf.toString('latin1');
-    if (isClean(buf)) this.pushClean(s, buf);
-    else this.pushLatin1(s);
+    if (!isClean(buf)) this.pushLatin1(buf.toString('latin1'));
+    else if (this.onLineBytes !== null) this.pushCleanBytes(buf, this.onLineBytes);
+    else this.pushCleanText(buf.toString('latin1'));
   }
 
-  /** A chunk known to hold no garbage byte and no lone CR (see {@link isClean}). */
-  private pushClean(s: string, bytes: Uint8Array): void {
+  /** A clean chunk (see {@link isClean}) for a string consumer: native indexOf on its text. */
+  private pushCleanText(s: string): void {
     const n = s.length;
     let start = 0;
     if (this.afterCR && n > 0) {
@@ -97,7 +97,6 @@ export class LineFramer {
       if (s.charCodeAt(0) === LF) start = 1;
     }
     const max = this.maxLength;
-    const onRange = this.onRange;
     if (this.pendingLength > 0) {
       const nl = s.indexOf('\n', start);
       if (nl < 0) {
@@ -114,12 +113,49 @@ export class LineFramer {
       const len = end - start;
       if (len > 0) {
         if (len > max) this.discard('line-too-long', len, s.slice(start, start + PREFIX_CHARS));
-        else if (onRange !== null) onRange(s, start, end, bytes);
         else this.onLine(s.slice(start, end));
       }
       start = nl + 1;
     }
     if (start < n) this.carry(s, start, n, false);
+  }
+
+  /** A clean chunk for a byte consumer: native Buffer#indexOf, no string at all. */
+  private pushCleanBytes(
+    buf: Buffer,
+    onLineBytes: (bytes: Buffer, start: number, end: number) => void,
+  ): void {
+    const n = buf.length;
+    let start = 0;
+    if (this.afterCR && n > 0) {
+      this.afterCR = false;
+      if (buf[0] === LF) start = 1;
+    }
+    const max = this.maxLength;
+    if (this.pendingLength > 0) {
+      const nl = buf.indexOf(LF, start);
+      if (nl < 0) {
+        this.carry(buf.toString('latin1', start, n), 0, n - start, false);
+        return;
+      }
+      const end = nl > start && buf[nl - 1] === CR ? nl - 1 : nl;
+      const text = buf.toString('latin1', start, end);
+      this.endPending(text, 0, text.length, false);
+      start = nl + 1;
+    }
+    for (;;) {
+      const nl = buf.indexOf(LF, start);
+      if (nl < 0) break;
+      const end = nl > start && buf[nl - 1] === CR ? nl - 1 : nl;
+      const len = end - start;
+      if (len > 0) {
+        if (len > max)
+          this.discard('line-too-long', len, buf.toString('latin1', start, start + PREFIX_CHARS));
+        else onLineBytes(buf, start, end);
+      }
+      start = nl + 1;
+    }
+    if (start < n) this.carry(buf.toString('latin1', start, n), 0, n - start, false);
   }
 
   /** Feed text whose chars are bytes (Latin-1), e.g. from a stream with setEncoding('latin1'). */
@@ -224,7 +260,8 @@ export class LineFramer {
   }
 
   private deliver(s: string, start: number, end: number): void {
-    if (this.onRange !== null) this.onRange(s, start, end, null);
+    if (this.onLineBytes !== null)
+      this.onLineBytes(Buffer.from(s.slice(start, end), 'latin1'), 0, end - start);
     else this.onLine(start === 0 && end === s.length ? s : s.slice(start, end));
   }
 

@@ -13,7 +13,6 @@ import type { CountTag, DecodeResult, LineTime, MalformedRecord, Vm250Record } f
 import {
   decodeCountBytes,
   decodeCountLine,
-  decodeCountRange,
   encodeCountLine,
   malformed,
   printable,
@@ -37,25 +36,11 @@ function isTagChar(c: number): boolean {
 }
 
 /**
- * Decode the line `text[start, end)` without first making it a substring (replay's hot path:
- * the framer hands out ranges of its chunk). Same result as `decodeLine(text.slice(start, end))`.
+ * Decode the line `bytes[start, end)` (replay's hot path: the framer hands out ranges of the
+ * chunk it received). Count lines are read straight from the bytes; anything else is made a
+ * Latin-1 string and decoded by {@link decodeLine}. Same result as decoding the text.
  */
-export function decodeLineRange(text: string, start: number, end: number): DecodeResult {
-  if (end - start > 3 && text.charCodeAt(start + 2) === COMMA) {
-    const tag = twoLetterCountTag(text.charCodeAt(start), text.charCodeAt(start + 1));
-    if (tag !== null) {
-      const r = decodeCountRange(text, start + 3, end, tag);
-      if (r !== null) return r;
-    }
-  }
-  return decodeLine(start === 0 && end === text.length ? text : text.slice(start, end));
-}
-
-/**
- * Decode the line `text[start, end)` whose bytes are also at `bytes[start, end)` (the framer's
- * chunk and its Latin-1 text): count lines are read from the bytes, the rest from the text.
- */
-export function decodeLineBytes(bytes: Uint8Array, text: string, start: number, end: number): DecodeResult {
+export function decodeLineBytes(bytes: Buffer, start: number, end: number): DecodeResult {
   if (end - start > 3 && bytes[start + 2] === COMMA) {
     const tag = twoLetterCountTag(bytes[start]!, bytes[start + 1]!);
     if (tag !== null) {
@@ -63,7 +48,7 @@ export function decodeLineBytes(bytes: Uint8Array, text: string, start: number, 
       if (r !== null) return r;
     }
   }
-  return decodeLine(start === 0 && end === text.length ? text : text.slice(start, end));
+  return decodeLine(bytes.toString('latin1', start, end));
 }
 
 /** Decode one line (terminator already removed). Never throws. */

@@ -43,7 +43,7 @@ class Timeline implements DailyFileTimeline {
   private dayStart: number;
   private lastTod = -1;
   private last = NaN;
-  /** After background/GX: the next gamma samples open a pre-trigger burst. */
+  /** After background/GX: the next gamma samples (whatever SP/NS lines come first) open a burst. */
   private idle = true;
   private burstLeft = 0;
   private afterNeutronBackground = false;
@@ -104,7 +104,6 @@ class Timeline implements DailyFileTimeline {
             return 200;
           case 'NS':
           case 'NA':
-            this.idle = false;
             return 1000;
           case 'NB':
           case 'NH':
@@ -123,7 +122,6 @@ class Timeline implements DailyFileTimeline {
         this.burstLeft = 0;
         return 200;
       case 'speed':
-        this.idle = false;
         return 0;
       case 'tamper':
       case 'setup':

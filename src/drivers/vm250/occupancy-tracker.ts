@@ -37,8 +37,14 @@ export interface Vm250TrackerOptions {
 }
 
 export interface Vm250Tracker {
-  /** one decoded line with its time in epoch ms (receipt time live; resolved file time in replay) and the raw line (for duplicate detection / bad-input records) */
-  line(result: DecodeResult, time: number, raw: string): void;
+  /**
+   * one decoded line with its time in epoch ms (receipt time live; resolved file time in replay) and the raw line (for duplicate detection / bad-input records).
+   * `repeat` (optional): the caller already compared this line with the previous one byte for
+   * byte (replay does, in its buffer, to avoid making a string per line). When given, `raw` is
+   * not compared and is only used in bad-input events: it may then be '' for a count line that
+   * is not a repeat.
+   */
+  line(result: DecodeResult, time: number, raw: string, repeat?: boolean): void;
   /** time passes with no line (live): lets the 10 s background-resumed rule fire */
   tick(time: number): void;
   linkLost(time: number): void;
@@ -116,20 +122,18 @@ class Tracker implements Vm250Tracker {
     return this.seq;
   }
 
-  line(result: DecodeResult, time: number, raw: string): void {
-    const prev = this.prevRaw;
-    const prevTime = this.prevTime;
-    this.prevRaw = raw;
-    this.prevTime = time;
-    // Byte-identical lines with a file time resolve to the same time: compare numbers first,
-    // strings only then (the hot path must not compare every line's text).
-    if (
-      time === prevTime &&
-      result.type !== 'malformed' &&
-      result.time !== null &&
-      raw === prev &&
-      !this.inBurst(result, time)
-    ) {
+  line(result: DecodeResult, time: number, raw: string, repeat?: boolean): void {
+    let same: boolean;
+    if (repeat === undefined) {
+      // Byte-identical lines with a file time resolve to the same time: compare numbers first,
+      // strings only then (the hot path must not compare every line's text).
+      same = time === this.prevTime && raw === this.prevRaw;
+      this.prevRaw = raw;
+      this.prevTime = time;
+    } else {
+      same = repeat;
+    }
+    if (same && result.type !== 'malformed' && result.time !== null && !this.inBurst(result, time)) {
       this.emit({
         kind: 'bad-input',
         lane: this.lane,

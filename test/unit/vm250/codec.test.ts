@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decodeLine, encodeLine } from '../../../src/drivers/vm250/codec.js';
+import { decodeLine, decodeLineBytes, encodeLine } from '../../../src/drivers/vm250/codec.js';
 import type { DecodeResult, Vm250Record } from '../../../src/drivers/vm250/records.js';
 
 function reason(r: DecodeResult): string {
@@ -204,5 +204,30 @@ describe('VM-250 codec: unknown tags', () => {
       time: { kind: 'time-of-day', msOfDay: 4919 },
     });
     expect(encodeLine({ type: 'unknown', tag: 'NC', fields: ['1', '2'], time: null })).toBe('NC,1,2');
+  });
+});
+
+describe('VM-250 codec: byte fast path', () => {
+  it('decodes bytes exactly as it decodes text', () => {
+    const lines = [
+      'GB,000822,000750,000770,000757,00-00-04.919',
+      'GS,000172,000171,000146,000143,23:59:59.999',
+      'NS,1,2,3,4',
+      'GA,000900,000950,000960,000970,9-5-3.7',
+      'GB,000822,000750,000770,000757,',
+      'GB,000822,000750,000770,000757,99-99-99.999',
+      'GB,000822,***,000770,000757,00-00-04.919',
+      'NB,000001,000001,000001,000001,08-00-00.000,15-00-00.000',
+      'SP,0.2249,03.032,004.88,000000,00-00-31.300',
+      'GX,000123,004100,000000,000000',
+      'SG2,1111,000060,002800,3,1010,A',
+      'RW,1,2',
+      'GB',
+      'gb,1,2,3,4',
+    ];
+    for (const line of lines) {
+      const bytes = Buffer.from(`xx${line}yy`, 'latin1');
+      expect(decodeLineBytes(bytes, 2, 2 + line.length), line).toEqual(decodeLine(line));
+    }
   });
 });

@@ -99,3 +99,30 @@ describe('LineFramer', () => {
     expect(lines).toEqual([GS]);
   });
 });
+
+describe('LineFramer byte consumers', () => {
+  function frameBytes(chunks: Array<string | Buffer>) {
+    const lines: string[] = [];
+    const discards: string[] = [];
+    const f = new LineFramer({
+      onLine: () => {
+        throw new Error('onLineBytes takes every line');
+      },
+      onLineBytes: (b, s, e) => lines.push(b.toString('latin1', s, e)),
+      onDiscard: (d) => discards.push(d.reason),
+    });
+    for (const c of chunks) f.push(typeof c === 'string' ? Buffer.from(c, 'latin1') : c);
+    f.flush();
+    return { lines, discards };
+  }
+
+  it('delivers the same lines as the text path, at every split point', () => {
+    const text = `${GB}\r\n${GS}\n${GB}\r${GS}\r\nRW,${'1'.repeat(200)}\r\n${GB}\r\nGS,0009`;
+    const expected = frame([text]);
+    for (let cut = 0; cut <= text.length; cut++) {
+      const r = frameBytes([text.slice(0, cut), text.slice(cut)]);
+      expect(r.lines).toEqual(expected.lines);
+      expect(r.discards).toEqual(expected.discards.map((d) => d.reason));
+    }
+  });
+});
