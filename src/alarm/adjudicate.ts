@@ -1,0 +1,319 @@
+/**
+ * Adjudication of an occupancy from its gross-count profile (SPEC §3 step 4): a category with
+ * probabilities, reasons an operator can act on, and a disposition.
+ *
+ * The model is a transparent sum of log-likelihood-style terms per category (weights below,
+ * each with the feature it reads), turned into probabilities by a softmax. No term can lower
+ * the disposition below the safety rules, which are applied after the scores:
+ * 1. a neutron alarm → INVESTIGATE (the ship-effect burst check only adds a reason);
+ * 2. a localized excess in the cargo — a point-like excess behind the cab of a truck, or a
+ *    localized peak on top of a plateau — → INVESTIGATE;
+ * 3. in doubt → INVESTIGATE: RELEASE needs category NORM (or medical in the cab, when medical
+ *    release is enabled) with probability ≥ `releaseProbability`, a measured speed, a real
+ *    background and every count in range. A gamma alarm put down to background is investigated.
+ */
+import type { ProfileFeatures } from './features.js';
+import type { Assessment, AssessmentCategory, GammaSummary, NeutronSummary } from './types.js';
+
+export interface AdjudicationOptions {
+  /** Family-wise NSigma of the gamma decision. Default 6. */
+  readonly nSigma?: number;
+  /** Which pillar stands on the driver's side. Default 'master'. */
+  readonly driverSide?: 'master' | 'slave';
+  /** An excess this far behind the vehicle's front (m) is in the cab. Default 2.6. */
+  readonly cabLengthM?: number;
+  /** Vehicles shorter than this (m) are cars: no cargo section. Default 8. */
+  readonly carLengthM?: number;
+  /** Smallest category probability that may RELEASE. Default 0.8. */
+  readonly releaseProbability?: number;
+  /** May a confident medical finding in the cab RELEASE? Default true. */
+  readonly releaseMedical?: boolean;
+  /** Family-wise sigma of a localized peak on a plateau that counts as a hidden source. Default 4. */
+  readonly bumpSigma?: number;
+}
+
+export interface AdjudicationInput {
+  readonly gamma: GammaSummary;
+  readonly neutron: NeutronSummary;
+  readonly features: ProfileFeatures | null;
+  readonly shipEffectReason: string | null;
+  readonly speedKph: number | null;
+  /** Reasons to distrust the gamma verdict (fallback baseline, counts out of range, no channel). */
+  readonly doubts: readonly string[];
+  readonly deviceAlarm: boolean;
+}
+
+/** Weights of the scoring model (log-odds units). Exported so the README can print them. */
+export const WEIGHTS = {
+  /** background: +1.5 at NSigma, −1 per sigma above. */
+  backgroundAtThreshold: 1.5,
+  backgroundPerSigma: -1,
+  /** log2(width / point width), pivot 0.9 (1.9×), clamped ±1.5: NORM +3, medical −3, threat −2 per unit. */
+  widthPivot: 0.9,
+  widthNorm: 3,
+  widthMedical: -3,
+  widthThreat: -2,
+  /** coverage of the vehicle, pivot 0.35, ±0.15 per unit, clamped ±1: NORM +2. */
+  coverageNorm: 2,
+  /** position: cab → medical +2.5, threat −1.5, NORM −1.5; cargo → medical −3, threat +1.5, NORM +1; car → medical +1.5, NORM −2. */
+  cab: { medical: 2.5, threat: -1.5, NORM: -1.5 },
+  cargo: { medical: -3, threat: 1.5, NORM: 1 },
+  car: { medical: 1.5, threat: -0.5, NORM: -2 },
+  /** driver-side asymmetry per 0.15, clamped ±2, scaled by its significance (|z|/2 ≤ 1): medical. */
+  driverSide: 1,
+  /** |asymmetry| below 0.1 → NORM +1, above 0.3 → NORM −1 (linear between). */
+  symmetryNorm: 1,
+  /** lower panels dominant (upper fraction 0.35 → +1, 0.65 → −1): medical. */
+  lowMedical: 1,
+  /** localized peak on a plateau: threat +3, NORM −1. */
+  bump: { threat: 3, NORM: -1 },
+  /** neutron alarm: threat +4, NORM −2, medical −3, background −4; ship-effect suspect: threat −1.5. */
+  neutron: { threat: 4, NORM: -2, medical: -3, background: -4 },
+  shipEffectThreat: -1.5,
+} as const;
+
+const CATEGORIES: readonly AssessmentCategory[] = ['background', 'NORM', 'medical', 'threat'];
+
+export function adjudicate(input: AdjudicationInput, o: AdjudicationOptions = {}): Assessment {
+  const nSigma = o.nSigma ?? 6;
+  const { gamma, neutron, features: f } = input;
+  const reasons: string[] = [];
+  if (!gamma.alarm && !neutron.alarm) return quiet(input, nSigma);
+
+  const ll: Record<AssessmentCategory, number> = { background: 0, NORM: 0, medical: 0, threat: 0 };
+  const add = (w: Partial<Record<AssessmentCategory, number>>, scale = 1): void => {
+    for (const c of CATEGORIES) ll[c] += (w[c] ?? 0) * scale;
+  };
+  if (neutron.alarm) {
+    reasons.push(
+      `neutron alarm: ${neutron.maxCounts} counts in one interval against ${fmt(neutron.backgroundCps, 1)} cps background ` +
+        `(tail probability ${neutron.minPValue.toExponential(1)})`,
+    );
+    add(WEIGHTS.neutron);
+    if (input.shipEffectReason !== null) reasons.push(input.shipEffectReason);
+    if (neutron.shipEffectSuspect) add({ threat: WEIGHTS.shipEffectThreat });
+  }
+  let localizedInCargo = false;
+  let inCab = false;
+  let isCar = false;
+  if (gamma.alarm) {
+    const t = gamma.bestTest;
+    reasons.push(
+      `gamma ${fmt(gamma.maxSigma, 1)}σ` +
+        (t
+          ? ` (${t.group}, ${fmt(t.windowS, 1)} s window, ${t.baseline === 'local' ? 'against the shadowed level around it' : 'against background'})`
+          : '') +
+        (gamma.backgroundCps !== null ? `, background ${Math.round(gamma.backgroundCps)} cps` : ''),
+    );
+    add({
+      background: WEIGHTS.backgroundAtThreshold + WEIGHTS.backgroundPerSigma * (gamma.maxSigma - nSigma),
+    });
+  }
+  if (gamma.alarm && f !== null) {
+    if (f.suppression >= 0.05) {
+      reasons.push(
+        `the vehicle suppresses background by ${Math.round(f.suppression * 100)} %: the excess is measured against the shadowed level`,
+      );
+    }
+    const speedText = f.speedMps === null ? 'unknown speed' : `${fmt(f.speedMps * 3.6, 1)} km/h`;
+    const broadByWidth = f.widthRatio !== null ? f.widthRatio >= 1.8 : f.coverage >= 0.35;
+    if (f.widthRatio !== null && f.pointWidthS !== null) {
+      const x = clamp(Math.log2(f.widthRatio) - WEIGHTS.widthPivot, -1.5, 1.5);
+      add({ NORM: WEIGHTS.widthNorm, medical: WEIGHTS.widthMedical, threat: WEIGHTS.widthThreat }, x);
+    }
+    add({ NORM: WEIGHTS.coverageNorm }, clamp((f.coverage - 0.35) / 0.15, -1, 1));
+    isCar = f.vehicleLengthM !== null && f.vehicleLengthM < (o.carLengthM ?? 8);
+    inCab = !isCar && f.alongM !== null && f.alongM <= (o.cabLengthM ?? 2.6);
+    const where = describePosition(f, isCar, inCab);
+    if (broadByWidth) {
+      reasons.push(
+        `excess spread over ${fmt(f.widthS, 1)} s (${Math.round(f.coverage * 100)} % of the vehicle)` +
+          (f.widthRatio !== null
+            ? `, ${fmt(f.widthRatio, 1)}× the width of a point source at ${speedText}`
+            : '') +
+          `, centred ${where}: consistent with NORM cargo`,
+      );
+    } else {
+      reasons.push(
+        `localized excess ${fmt(f.widthS, 1)} s wide` +
+          (f.widthRatio !== null
+            ? `, ${fmt(f.widthRatio, 1)}× the width of a point source at ${speedText}`
+            : '') +
+          `, ${where}`,
+      );
+    }
+    if (isCar) add(WEIGHTS.car);
+    else if (f.alongM !== null && f.alongM <= (o.cabLengthM ?? 2.6) + 0.6) add(WEIGHTS.cab);
+    else add(WEIGHTS.cargo);
+    asymmetryTerms(f, o.driverSide ?? 'master', add, reasons);
+    if (f.bump !== null && f.bump.sigma >= (o.bumpSigma ?? 4) && broadByWidth) {
+      add(WEIGHTS.bump);
+      localizedInCargo = true;
+      reasons.push(
+        `localized peak ${fmt(f.bump.widthS, 1)} s wide on top of the plateau at ${Math.round(clamp(f.bump.position, 0, 1) * 100)} % ` +
+          `of the vehicle length (${fmt(f.bump.sigma, 1)}σ over the plateau): possible source hidden in NORM`,
+      );
+    }
+    if (!broadByWidth && !isCar && !inCab) localizedInCargo = true;
+  }
+
+  const probabilities = softmax(ll);
+  let category: AssessmentCategory = 'background';
+  for (const c of CATEGORIES) if (probabilities[c] > probabilities[category]) category = c;
+  const confidence = probabilities[category];
+  const disposition = decide(input, o, {
+    category,
+    confidence,
+    localizedInCargo,
+    inCab: inCab || isCar,
+    reasons,
+  });
+  return {
+    category,
+    disposition,
+    confidence: round(confidence, 3),
+    probabilities: roundAll(probabilities),
+    reasons,
+  };
+}
+
+interface Verdict {
+  readonly category: AssessmentCategory;
+  readonly confidence: number;
+  readonly localizedInCargo: boolean;
+  readonly inCab: boolean;
+  readonly reasons: string[];
+}
+
+function decide(input: AdjudicationInput, o: AdjudicationOptions, v: Verdict): Assessment['disposition'] {
+  const r = v.reasons;
+  for (const d of input.doubts) r.push(`INVESTIGATE: ${d}`);
+  if (input.neutron.alarm) {
+    r.push('INVESTIGATE: neutron alarms are always investigated');
+    return 'INVESTIGATE';
+  }
+  if (v.localizedInCargo) {
+    r.push('INVESTIGATE: a localized excess in the cargo is always investigated');
+    return 'INVESTIGATE';
+  }
+  if (input.doubts.length > 0) return 'INVESTIGATE';
+  if (input.features === null || input.features.speedMps === null) {
+    r.push('INVESTIGATE: without a measured speed the excess cannot be placed or sized');
+    return 'INVESTIGATE';
+  }
+  const p = o.releaseProbability ?? 0.8;
+  if (v.category === 'NORM' && v.confidence >= p) {
+    r.push(`RELEASE: NORM (${Math.round(v.confidence * 100)} %), no localized excess`);
+    return 'RELEASE';
+  }
+  if (v.category === 'medical' && v.confidence >= p && v.inCab && (o.releaseMedical ?? true)) {
+    r.push(
+      `RELEASE: medical isotope in the cab (${Math.round(v.confidence * 100)} %): confirm with the driver's paperwork`,
+    );
+    return 'RELEASE';
+  }
+  r.push(
+    `INVESTIGATE: ${v.category} at ${Math.round(v.confidence * 100)} % is not conclusive enough to release`,
+  );
+  return 'INVESTIGATE';
+}
+
+/** No alarm: background / RELEASE, unless the gamma verdict cannot be trusted. */
+function quiet(input: AdjudicationInput, nSigma: number): Assessment {
+  const reasons = [
+    input.gamma.backgroundCps === null
+      ? 'gamma not assessed: no background and no samples'
+      : `no alarm: gamma peak ${fmt(input.gamma.maxSigma, 1)}σ (alarm at ${nSigma}σ), neutron peak ${input.neutron.maxCounts} counts`,
+  ];
+  if (input.deviceAlarm)
+    reasons.push(
+      'the RPM alarmed, the gateway did not: its simpler test likely saw background drift or shadowing',
+    );
+  const probabilities = { background: 0.97, NORM: 0.01, medical: 0.01, threat: 0.01 };
+  if (input.doubts.length > 0) {
+    for (const d of input.doubts) reasons.push(`INVESTIGATE: ${d}`);
+    return {
+      category: 'background',
+      disposition: 'INVESTIGATE',
+      confidence: 0.5,
+      probabilities: { background: 0.5, NORM: 0.1, medical: 0.1, threat: 0.3 },
+      reasons,
+    };
+  }
+  return { category: 'background', disposition: 'RELEASE', confidence: 0.97, probabilities, reasons };
+}
+
+function asymmetryTerms(
+  f: ProfileFeatures,
+  driverSide: 'master' | 'slave',
+  add: (w: Partial<Record<AssessmentCategory, number>>, scale?: number) => void,
+  reasons: string[],
+): void {
+  if (f.asymmetry !== null && f.asymmetryError !== null) {
+    const a = driverSide === 'master' ? f.asymmetry : -f.asymmetry;
+    const weight = Math.min(1, Math.abs(f.asymmetry) / Math.max(1e-9, 2 * f.asymmetryError));
+    add({ medical: WEIGHTS.driverSide }, clamp(a / 0.15, -2, 2) * weight);
+    add({ NORM: WEIGHTS.symmetryNorm }, clamp(1 - (Math.abs(f.asymmetry) - 0.1) / 0.1, -1, 1));
+    const share = Math.round(((1 + Math.abs(f.asymmetry)) / 2) * 100);
+    if (Math.abs(f.asymmetry) < 0.1)
+      reasons.push(
+        `symmetric between the pillars (${share} % on one side): spread across the width or central`,
+      );
+    else {
+      const pillar = f.asymmetry > 0 ? 'master' : 'slave';
+      const drivers = pillar === driverSide ? "driver's side" : 'passenger side';
+      reasons.push(`${share} % of the excess on the ${pillar} pillar: source on the ${drivers}`);
+    }
+  }
+  if (f.upperFraction !== null) {
+    add({ medical: WEIGHTS.lowMedical }, clamp((0.5 - f.upperFraction) / 0.15, -1, 1));
+    reasons.push(
+      f.upperFraction < 0.45
+        ? `lower panels see ${Math.round((1 - f.upperFraction) * 100)} %: low in the vehicle`
+        : f.upperFraction > 0.55
+          ? `upper panels see ${Math.round(f.upperFraction * 100)} %: high in the vehicle`
+          : 'upper and lower panels see it alike: mid height or spread in height',
+    );
+  }
+}
+
+function describePosition(f: ProfileFeatures, isCar: boolean, inCab: boolean): string {
+  const pct = `${Math.round(clamp(f.position, 0, 1) * 100)} % of the vehicle length`;
+  if (f.alongM === null) return `at ${pct} (by time; no speed)`;
+  const m = `${fmt(Math.max(0, f.alongM), 1)} m behind the front`;
+  if (isCar)
+    return `at ${pct} (${m}) of a ${fmt(f.vehicleLengthM ?? 0, 1)} m car: in the passenger compartment`;
+  return inCab ? `in the cab (${m})` : `at ${pct} (${m}): in the cargo`;
+}
+
+function softmax(ll: Record<AssessmentCategory, number>): Record<AssessmentCategory, number> {
+  let max = -Infinity;
+  for (const c of CATEGORIES) max = Math.max(max, ll[c]);
+  let z = 0;
+  const out = { background: 0, NORM: 0, medical: 0, threat: 0 };
+  for (const c of CATEGORIES) z += out[c] = Math.exp(ll[c] - max);
+  for (const c of CATEGORIES) out[c] /= z;
+  return out;
+}
+
+function roundAll(p: Record<AssessmentCategory, number>): Record<AssessmentCategory, number> {
+  return {
+    background: round(p.background, 3),
+    NORM: round(p.NORM, 3),
+    medical: round(p.medical, 3),
+    threat: round(p.threat, 3),
+  };
+}
+
+function clamp(x: number, lo: number, hi: number): number {
+  return Math.min(hi, Math.max(lo, x));
+}
+
+function round(x: number, digits: number): number {
+  const k = 10 ** digits;
+  return Math.round(x * k) / k;
+}
+
+function fmt(x: number, digits: number): string {
+  return x.toFixed(digits);
+}
