@@ -136,15 +136,17 @@ export class OccupancyAccumulator {
 /**
  * The record as one NDJSON line (with its newline). Written by hand rather than by
  * `JSON.stringify`, which showed as the largest single cost of replay's output; key order and
- * values are exactly those of `JSON.stringify(record)` (the tests pin that).
+ * values are exactly those of `JSON.stringify(record)` (the tests pin that). The line is pure
+ * ASCII — non-ASCII characters such as the σ of a reason are written as \u escapes — so the
+ * output stays a one-byte string and reaches stdout without a slow UTF-8 conversion.
  */
 export function occupancyRecordLine(r: OccupancyRecord): string {
   const a = r.assessment;
   const p = a.probabilities;
   let reasons = '';
-  for (let i = 0; i < a.reasons.length; i++) reasons += (i === 0 ? '' : ',') + JSON.stringify(a.reasons[i]);
+  for (let i = 0; i < a.reasons.length; i++) reasons += (i === 0 ? '' : ',') + asciiJson(a.reasons[i]!);
   return (
-    `{"type":"occupancy","lane":${JSON.stringify(r.lane)},"seq":${num(r.seq)},"index":${num(r.index)},` +
+    `{"type":"occupancy","lane":${asciiJson(r.lane)},"seq":${num(r.seq)},"index":${num(r.index)},` +
     `"continuation":${r.continuation},"partial":${r.partial},"start":"${r.start}","end":"${r.end}",` +
     `"durationS":${num(r.durationS)},"endedAbnormally":${r.endedAbnormally},"endReason":"${r.endReason}",` +
     `"speedKph":${num(r.speedKph)},"samples":{"gamma":${num(r.samples.gamma)},"neutron":${num(r.samples.neutron)}},` +
@@ -155,6 +157,17 @@ export function occupancyRecordLine(r: OccupancyRecord): string {
     `"probabilities":{"background":${num(p.background)},"NORM":${num(p.NORM)},"medical":${num(p.medical)},"threat":${num(p.threat)}},` +
     `"reasons":[${reasons}]}}\n`
   );
+}
+
+const HAS_NON_ASCII = /[\u007f-\uffff]/;
+const NON_ASCII = /[\u007f-\uffff]/g;
+
+/** A JSON string literal in ASCII only (valid JSON; parses to the same string). */
+export function asciiJson(text: string): string {
+  const json = JSON.stringify(text);
+  return HAS_NON_ASCII.test(json)
+    ? json.replace(NON_ASCII, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)
+    : json;
 }
 
 /** A number as JSON writes it (non-finite and null → null). */

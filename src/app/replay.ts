@@ -2,9 +2,10 @@
  * `rpm-gateway replay` (SPEC §5): a recorded VM-250 stream or daily file through the same
  * framing, codec and occupancy rules as a live lane, as fast as it can, printing NDJSON.
  *
- * Path: chunks → LineFramer → decodeLine → daily-file timeline → occupancy tracker → simple
- * N-sigma decision + occupancy accumulator → NDJSON, buffered into large writes that honour
- * backpressure. Malformed input is counted (and shown in the final `replay-summary` record and
+ * Path, in two stages: (1) chunks → LineFramer → decode → daily-file timeline, packed into
+ * batches of numbers (replay-stage.ts) — in a worker thread for a file, in-process for a
+ * stream; (2) here: occupancy tracker → simple N-sigma decision + occupancy accumulator →
+ * NDJSON, buffered into large writes that honour backpressure. On two cores the stages overlap. Malformed input is counted (and shown in the final `replay-summary` record and
  * the returned summary), never fatal.
  *
  * Base date for time-of-day files, first that applies: `options.baseDate` (the user said so),
@@ -12,20 +13,31 @@
  * date (UTC), today (UTC) for streams. Times of day are taken as UTC unless
  * `utcOffsetMinutes` says otherwise: the logger's zone is not in the file.
  */
-import { createReadStream } from 'node:fs';
+import { createReadStream, existsSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
 import type { LaneEvent } from '../domain/lane-events.js';
 import { GatewayError } from '../core/errors.js';
-import { LineFramer, type LineDiscard } from '../drivers/transport/line-framer.js';
-import { decodeLineBytes } from '../drivers/vm250/codec.js';
-import { createVm250Tracker } from '../drivers/vm250/occupancy-tracker.js';
+import { decodeLine } from '../drivers/vm250/codec.js';
+import { COUNT_TAGS } from '../drivers/vm250/count-lines.js';
+import type { CountRecord, LineTime } from '../drivers/vm250/records.js';
 import {
-  baseDateFromFileName,
-  createDailyFileTimeline,
-  parseBaseDate,
-} from '../drivers/vm250/daily-file-timeline.js';
+  COUNT,
+  createDecodeStage,
+  DISCARD,
+  DISCARD_REASONS,
+  FLAG_OWN_TIME,
+  FLAG_REPEAT,
+  STRIDE,
+  type Batch,
+  type StageOptions,
+} from './replay-stage.js';
+import type { ReplayWorkerData, ReplayWorkerMessage } from './replay-worker.js';
+import { createVm250Tracker } from '../drivers/vm250/occupancy-tracker.js';
+import { baseDateFromFileName, parseBaseDate } from '../drivers/vm250/daily-file-timeline.js';
 import { createSimpleNSigma } from '../alarm/simple-nsigma.js';
 import {
   OccupancyAccumulator,
@@ -54,6 +66,11 @@ export interface ReplayOptions {
   eventRecords?: boolean;
   /** Print the final `replay-summary` record on the output. Default true. */
   summaryRecord?: boolean;
+  /**
+   * Decode a file in a worker thread while this thread tracks, decides and prints (default
+   * true; streams such as stdin are always decoded in-process).
+   */
+  worker?: boolean;
 }
 
 export interface ReplaySummary {
@@ -90,7 +107,6 @@ export async function replay(
   const started = now();
   const lane = options.lane ?? 'replay';
   const base = await resolveBaseDate(input, options, now);
-  const stream = typeof input === 'string' ? createReadStream(input, { highWaterMark: READ_CHUNK }) : input;
   const eventRecords = options.eventRecords ?? true;
 
   let out = '';
@@ -107,11 +123,6 @@ export async function replay(
 
   const decision = createSimpleNSigma(options.nSigma === undefined ? {} : { nSigma: options.nSigma });
   const accumulator = new OccupancyAccumulator(lane);
-  const timeline = createDailyFileTimeline({
-    baseDayMs: base.ms,
-    utcOffsetMinutes: options.utcOffsetMinutes ?? 0,
-  });
-
   let restartDumpOpen = false;
   const onEvent = (e: LaneEvent): void => {
     // Samples are most events: one kind test, then monomorphic calls.
@@ -171,47 +182,65 @@ export async function replay(
     ...(options.firstSeq === undefined ? {} : { firstSeq: options.firstSeq }),
   });
 
-  // The previous line, for the logger-duplicate rule (compared as bytes, only when times tie).
-  let prevBytes: Buffer | null = null;
-  let prevStart = 0;
-  let prevEnd = 0;
-  let prevTime = NaN;
-  const framer = new LineFramer({
-    onLine: (): void => undefined, // onLineBytes below takes every line
-    onLineBytes: (bytes: Buffer, start: number, end: number): void => {
+  /** The main thread's half: every entry of a decoded batch into the tracker (see replay-stage.ts). */
+  const consume = (batch: Batch): void => {
+    const e = batch.entries;
+    const n = batch.count * STRIDE;
+    for (let at = 0; at < n; at += STRIDE) {
       lines++;
-      const record = decodeLineBytes(bytes, start, end);
-      if (record.type !== 'setup') restartDumpOpen = false;
-      const time = timeline.timeOf(record);
+      const kind = e[at];
+      const time = e[at + 6]!;
+      if (kind === DISCARD) {
+        bump(badInput, DISCARD_REASONS[e[at + 1]!]!);
+        continue;
+      }
       if (firstTime !== firstTime) firstTime = time;
       lastTime = time;
-      const repeat =
-        time === prevTime &&
-        prevBytes !== null &&
-        sameBytes(prevBytes, prevStart, prevEnd, bytes, start, end);
-      // A count line needs its text only for a bad-input event (see Vm250Tracker.line).
-      const raw = record.type === 'count' && !repeat ? '' : bytes.toString('latin1', start, end);
-      tracker.line(record, time, raw, repeat);
-      prevBytes = bytes;
-      prevStart = start;
-      prevEnd = end;
-      prevTime = time;
-    },
-    onDiscard: (d: LineDiscard): void => {
-      lines++;
-      bump(badInput, d.reason);
-    },
-  });
-
-  try {
-    for await (const chunk of stream as AsyncIterable<Buffer | string>) {
-      if (typeof chunk === 'string') framer.pushLatin1(chunk);
-      else framer.push(chunk);
-      if (out.length >= WRITE_THRESHOLD) {
-        const text = out;
-        out = '';
-        await write(output, text);
+      const flags = e[at + 7]!;
+      if (kind === COUNT) {
+        restartDumpOpen = false;
+        const record: CountRecord = {
+          type: 'count',
+          tag: COUNT_TAGS[e[at + 1]!]!,
+          counts: [e[at + 2]!, e[at + 3]!, e[at + 4]!, e[at + 5]!],
+          time: (flags & FLAG_OWN_TIME) !== 0 ? RESOLVED_TIME : null,
+        };
+        // A count line's text is needed only for a bad-input event; repeats cross as text.
+        tracker.line(record, time, '', false);
+      } else {
+        const text = batch.texts[e[at + 1]!]!;
+        const record = decodeLine(text);
+        if (record.type !== 'setup') restartDumpOpen = false;
+        tracker.line(record, time, text, (flags & FLAG_REPEAT) !== 0);
       }
+    }
+  };
+
+  const flushOutput = async (): Promise<void> => {
+    if (out.length < WRITE_THRESHOLD) return;
+    const text = out;
+    out = '';
+    await write(output, text);
+  };
+
+  const stageOptions = { baseDayMs: base.ms, utcOffsetMinutes: options.utcOffsetMinutes ?? 0 };
+  try {
+    const workerFile = typeof input === 'string' && options.worker !== false ? replayWorkerFile() : null;
+    if (workerFile !== null && typeof input === 'string') {
+      for await (const batch of decodeInWorker(workerFile, input, stageOptions)) {
+        consume(batch.value);
+        batch.done();
+        await flushOutput();
+      }
+    } else {
+      const stream =
+        typeof input === 'string' ? createReadStream(input, { highWaterMark: READ_CHUNK }) : input;
+      const stage = createDecodeStage(stageOptions, consume);
+      for await (const chunk of stream as AsyncIterable<Buffer | string>) {
+        stage.push(typeof chunk === 'string' ? Buffer.from(chunk, 'latin1') : chunk);
+        await flushOutput();
+      }
+      stage.end();
     }
   } catch (error) {
     throw new GatewayError(
@@ -223,7 +252,6 @@ export async function replay(
       { cause: error },
     );
   }
-  framer.flush();
   tracker.inputEnded(Number.isNaN(lastTime) ? base.ms : lastTime);
 
   const summary: ReplaySummary = {
@@ -308,19 +336,6 @@ function write(output: Writable, text: string): Promise<void> {
   });
 }
 
-function sameBytes(
-  a: Buffer,
-  aStart: number,
-  aEnd: number,
-  b: Buffer,
-  bStart: number,
-  bEnd: number,
-): boolean {
-  if (aEnd - aStart !== bEnd - bStart) return false;
-  for (let i = 0; i < aEnd - aStart; i++) if (a[aStart + i] !== b[bStart + i]) return false;
-  return true;
-}
-
 function bump(map: Map<string, number>, key: string): void {
   map.set(key, (map.get(key) ?? 0) + 1);
 }
@@ -333,4 +348,66 @@ function groupReason(reason: string): string {
 
 function describe(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
+}
+
+/**
+ * A count line's time has already been resolved to epoch ms by the decode stage; the tracker
+ * only asks whether the line carried a time of its own, so one shared marker stands for it.
+ */
+const RESOLVED_TIME: LineTime = Object.freeze({ kind: 'time-of-day', msOfDay: Number.NaN });
+
+/** The compiled worker beside this module, or null when running from TypeScript sources. */
+function replayWorkerFile(): string | null {
+  if (!import.meta.url.endsWith('.js')) return null;
+  const file = fileURLToPath(new URL('./replay-worker.js', import.meta.url));
+  return existsSync(file) ? file : null;
+}
+
+/** Batches from the decode worker, in order; `done()` returns the batch's credit. */
+async function* decodeInWorker(
+  workerFile: string,
+  path: string,
+  stage: StageOptions,
+): AsyncGenerator<{ value: Batch; done: () => void }> {
+  const data: ReplayWorkerData = {
+    path,
+    baseDayMs: stage.baseDayMs,
+    utcOffsetMinutes: stage.utcOffsetMinutes ?? 0,
+    credits: 4,
+  };
+  const worker = new Worker(workerFile, { workerData: data });
+  const queue: ReplayWorkerMessage[] = [];
+  let wake: (() => void) | null = null;
+  const state: { failure: Error | null } = { failure: null };
+  const notify = (): void => {
+    wake?.();
+    wake = null;
+  };
+  worker.on('message', (message: ReplayWorkerMessage) => {
+    queue.push(message);
+    notify();
+  });
+  worker.on('error', (error) => {
+    state.failure = error;
+    notify();
+  });
+  worker.on('exit', (code) => {
+    if (code !== 0) state.failure ??= new Error(`the replay decode worker exited with code ${code}`);
+    notify();
+  });
+  try {
+    for (;;) {
+      const message = queue.shift();
+      if (message === undefined) {
+        if (state.failure !== null) throw state.failure;
+        await new Promise<void>((resolve) => (wake = resolve));
+        continue;
+      }
+      if (message.type === 'end') return;
+      if (message.type === 'error') throw new Error(message.message);
+      yield { value: message, done: () => worker.postMessage({ type: 'credit' }) };
+    }
+  } finally {
+    await worker.terminate();
+  }
 }

@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 
 /**
  * Integration suites drive real transports: socat makes the serial pty pairs. Fail early with
@@ -17,5 +18,16 @@ export default function setup(): void {
     throw new Error(
       `The tests need ${missing.join(', ')} on PATH. Install them with: sudo scripts/install-test-deps.sh`,
     );
+  }
+  // Some suites run the built command line (the `rpm-gateway` bin, replay's decode worker):
+  // build it from the current sources so they never test a stale dist/. Type errors are the
+  // typecheck step's business (tsc emits regardless); only a build that emits nothing stops here.
+  try {
+    execFileSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.build.json'], {
+      stdio: 'ignore',
+    });
+  } catch {
+    if (!existsSync('dist/src/cli/main.js'))
+      throw new Error('the build (tsc -p tsconfig.build.json) emitted nothing');
   }
 }

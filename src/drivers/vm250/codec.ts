@@ -11,6 +11,7 @@
  */
 import type { CountTag, DecodeResult, LineTime, MalformedRecord, Vm250Record } from './records.js';
 import {
+  COUNT_TAGS,
   decodeCountBytes,
   decodeCountLine,
   encodeCountLine,
@@ -73,23 +74,31 @@ export function decodeLine(line: string): DecodeResult {
   return explainTag(line);
 }
 
-/** The count tag for two tag characters, without allocating a string. */
-function twoLetterCountTag(c0: number, c1: number): CountTag | null {
+/**
+ * The index in {@link COUNT_TAGS} of the count tag spelled by two tag characters, or -1;
+ * without allocating a string.
+ */
+export function countTagCode(c0: number, c1: number): number {
   if (c0 === 71) {
-    // G
-    if (c1 === 83) return 'GS';
-    if (c1 === 66) return 'GB';
-    if (c1 === 65) return 'GA';
-    if (c1 === 72) return 'GH';
-    if (c1 === 76) return 'GL';
+    // G: GB GH GL GS GA
+    if (c1 === 83) return 5;
+    if (c1 === 66) return 0;
+    if (c1 === 65) return 6;
+    if (c1 === 72) return 1;
+    if (c1 === 76) return 2;
   } else if (c0 === 78) {
-    // N
-    if (c1 === 83) return 'NS';
-    if (c1 === 66) return 'NB';
-    if (c1 === 65) return 'NA';
-    if (c1 === 72) return 'NH';
+    // N: NB NH NS NA
+    if (c1 === 83) return 7;
+    if (c1 === 66) return 3;
+    if (c1 === 65) return 8;
+    if (c1 === 72) return 4;
   }
-  return null;
+  return -1;
+}
+
+function twoLetterCountTag(c0: number, c1: number): CountTag | null {
+  const code = countTagCode(c0, c1);
+  return code < 0 ? null : COUNT_TAGS[code]!;
 }
 
 function explainTag(line: string): MalformedRecord {

@@ -67,22 +67,20 @@ export function decodeCountRange(s: string, start: number, end: number, tag: Cou
   return time === null ? null : { type: 'count', tag, counts: [c0, c1, c2, c3], time };
 }
 
+/** {@link decodeCountFields}: the line has no time field. */
+export const NO_TIME = -2;
+/** {@link decodeCountFields}: not the common shape; decode the line as text instead. */
+export const NOT_FAST = -1;
+
 /**
- * {@link decodeCountRange} on raw bytes (the framer's chunk, before any string is made): the
- * same rules, read with typed-array loads, which are cheaper than charCodeAt. Null = not the
- * common shape; decode the line as text instead.
+ * The count fields of the line `b[start, end)` (after `TAG,`) read straight from the bytes
+ * (typed-array loads are cheaper than charCodeAt, and nothing is allocated): the four counts go
+ * to `out[0..3]`; returns the time of day in ms, {@link NO_TIME}, or {@link NOT_FAST} for
+ * anything but the device's and the common logger's shape (four unsigned counts, then nothing
+ * or one `HH-MM-SS.sss` field).
  */
-export function decodeCountBytes(
-  b: Uint8Array,
-  start: number,
-  end: number,
-  tag: CountTag,
-): CountRecord | null {
+export function decodeCountFields(b: Uint8Array, start: number, end: number, out: Float64Array): number {
   let i = start;
-  let c0 = 0;
-  let c1 = 0;
-  let c2 = 0;
-  let c3 = 0;
   for (let k = 0; k < 4; k++) {
     const from = i;
     let v = 0;
@@ -93,23 +91,32 @@ export function decodeCountBytes(
       v = v * 10 + (c - C0);
       i++;
     }
-    if (i === from || i - from > 15) return null;
-    if (k === 0) c0 = v;
-    else if (k === 1) c1 = v;
-    else if (k === 2) c2 = v;
-    else c3 = v;
+    if (i === from || i - from > 15) return NOT_FAST;
+    out[k] = v;
     if (i < end) {
-      if (c !== COMMA) return null;
+      if (c !== COMMA) return NOT_FAST;
       i++;
-    } else if (k !== 3) return null;
+    } else if (k !== 3) return NOT_FAST;
   }
-  if (i >= end)
-    return b[end - 1] === COMMA ? null : { type: 'count', tag, counts: [c0, c1, c2, c3], time: null };
-  if (end - i !== 12) return null;
+  if (i >= end) return b[end - 1] === COMMA ? NOT_FAST : NO_TIME;
+  if (end - i !== 12) return NOT_FAST;
   const ms = fixedTimeOfDayBytes(b, i);
-  return ms < 0
-    ? null
-    : { type: 'count', tag, counts: [c0, c1, c2, c3], time: { kind: 'time-of-day', msOfDay: ms } };
+  return ms < 0 ? NOT_FAST : ms;
+}
+
+const scratch = new Float64Array(4);
+
+/** {@link decodeCountFields} as a record; null = not the common shape. */
+export function decodeCountBytes(
+  b: Uint8Array,
+  start: number,
+  end: number,
+  tag: CountTag,
+): CountRecord | null {
+  const ms = decodeCountFields(b, start, end, scratch);
+  if (ms === NOT_FAST) return null;
+  const counts = [scratch[0]!, scratch[1]!, scratch[2]!, scratch[3]!];
+  return { type: 'count', tag, counts, time: ms === NO_TIME ? null : { kind: 'time-of-day', msOfDay: ms } };
 }
 
 /** `HH-MM-SS.sss` / `HH:MM:SS.sss` at `b[at, at+12)`; ms since midnight or -1 (see line-time.ts). */

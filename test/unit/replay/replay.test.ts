@@ -220,7 +220,12 @@ describe('replay', () => {
       },
       d.verdict(),
     );
-    expect(occupancyRecordLine(record)).toBe(JSON.stringify(record) + '\n');
+    const line = occupancyRecordLine(record);
+    // Same keys, order and values as JSON.stringify, but pure ASCII (σ written as \u03c3).
+    expect(line).toBe(JSON.stringify(record).replace(/σ/g, '\\u03c3') + '\n');
+    expect(JSON.parse(line)).toEqual(JSON.parse(JSON.stringify(record)));
+    expect(/^[\x20-\x7e]*\n$/.test(line)).toBe(true);
+    expect(record.assessment.reasons.join(' ')).toContain('σ');
   });
 });
 
