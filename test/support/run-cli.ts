@@ -10,7 +10,13 @@ export interface CliResult {
 /** Run the CLI in-process with captured streams; `stop` aborts it like Ctrl-C would. */
 export async function runCli(
   argv: string[],
-  options: { stdin?: string; env?: NodeJS.ProcessEnv; stopAfterMs?: number } = {},
+  options: {
+    stdin?: string;
+    env?: NodeJS.ProcessEnv;
+    stopAfterMs?: number;
+    /** Sees stderr as it is written (e.g. to learn a port the command announces). */
+    onStderr?: (text: string) => void;
+  } = {},
 ): Promise<CliResult> {
   const stdout = new PassThrough();
   const stderr = new PassThrough();
@@ -18,7 +24,10 @@ export async function runCli(
   let out = '';
   let err = '';
   stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
-  stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
+  stderr.on('data', (chunk: Buffer) => {
+    err += chunk.toString();
+    options.onStderr?.(err);
+  });
   stdin.end(options.stdin ?? '');
   const controller = new AbortController();
   const timer =
