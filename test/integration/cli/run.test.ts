@@ -1,0 +1,53 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Vm250TcpServer } from '../../../simulators/vm250/tcp-server.js';
+import { runCli } from '../../support/run-cli.js';
+
+describe('rpm-gateway run', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'run-'));
+  const config = join(dir, 'gateway.yaml');
+  const sim = new Vm250TcpServer({ seed: 'run-test', speed: 10, gapS: [1, 2] });
+
+  beforeAll(async () => {
+    const { port } = await sim.start();
+    writeFileSync(
+      config,
+      [
+        'site: test',
+        'storage:',
+        `  dir: ${join(dir, 'state')}`,
+        'log:',
+        '  level: warn',
+        'lanes:',
+        '  - id: lane-9',
+        '    driver: vm250',
+        `    address: tcp://127.0.0.1:${port}`,
+        '',
+      ].join('\n'),
+    );
+  });
+  afterAll(() => sim.stop());
+
+  const occupancySeqs = (stdout: string) =>
+    stdout
+      .split('\n')
+      .filter((l) => l.includes('"type":"occupancy"'))
+      .map((l) => JSON.parse(l) as { seq: number; lane: string; endReason: string })
+      .filter((r) => r.endReason !== 'link-lost');
+
+  it('prints occupancy records, and numbers them on from where the last run stopped', async () => {
+    const first = await runCli(['run', '--config', config], { stopAfterMs: 8000 });
+    expect(first.code).toBe(0);
+    const firstSeqs = occupancySeqs(first.stdout);
+    expect(firstSeqs.length).toBeGreaterThan(0);
+    expect(firstSeqs.every((r) => r.lane === 'lane-9')).toBe(true);
+    const second = await runCli(['run', '--config', config], { stopAfterMs: 6000 });
+    const secondSeqs = occupancySeqs(second.stdout);
+    expect(secondSeqs.length).toBeGreaterThan(0);
+    expect(Math.min(...secondSeqs.map((r) => r.seq))).toBeGreaterThan(
+      Math.max(...firstSeqs.map((r) => r.seq)),
+    );
+  }, 40_000);
+});
