@@ -4,8 +4,9 @@
 #   mosquitto     — the MQTT broker the bridge tests start on a free loopback port
 #   libxml2-utils — xmllint, to validate N42.42 documents against the NIST schema
 #   victoria-metrics — an InfluxDB-compatible time-series store (/api/v2/write) for telemetry tests
+#   chromium      — the real browser the console tests drive through playwright-core
 set -euo pipefail
-packages=(socat mosquitto libxml2-utils victoria-metrics)
+packages=(socat mosquitto libxml2-utils victoria-metrics chromium)
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

@@ -14,7 +14,10 @@ import { createTcpLink } from '../drivers/transport/tcp-link.js';
 import { parseDeviceAddress } from '../drivers/transport/uri.js';
 import { createVm250Driver } from '../drivers/vm250/driver.js';
 import { SequenceStore } from '../storage/sequence-store.js';
-import { createLaneRecorder, type OutputRecord } from './lane-recorder.js';
+import { createGatewayHttp } from '../api/gateway-http.js';
+import { createGatewayBridge } from '../bridge/gateway-bridge.js';
+import type { OutputRecord } from './lane-recorder.js';
+import { createLiveRecorder, type LiveRecorder } from './live-recorder.js';
 
 export interface GatewayDeps {
   readonly clock: Clock;
@@ -24,11 +27,15 @@ export interface GatewayDeps {
   /** Every lane event, for observers (the demo's status line, tests). */
   readonly onLaneEvent?: (event: LaneEvent) => void;
   readonly counters?: Counters;
+  /** Where the first console admin's password may come from (RPM_GATEWAY_ADMIN_PASSWORD). */
+  readonly env?: NodeJS.ProcessEnv;
 }
 
 export interface Gateway {
   readonly lanes: readonly LaneDescriptor[];
   readonly counters: Counters;
+  /** The console's URL once started, when the configuration has an `http` section. */
+  readonly consoleUrl: string | null;
   start(): Promise<void>;
   stop(): Promise<void>;
 }
@@ -36,9 +43,56 @@ export interface Gateway {
 export function createGateway(config: GatewayConfig, deps: GatewayDeps): Gateway {
   const counters = deps.counters ?? new Counters();
   const sequences = new SequenceStore(config.storage.dir);
-  const drivers: LaneDriver[] = config.lanes
+  // The console (SPEC §6): its stored configuration changes apply before the lanes are built.
+  const http =
+    config.http === undefined
+      ? null
+      : createGatewayHttp(config, {
+          logger: deps.logger,
+          now: () => deps.clock.now(),
+          env: deps.env ?? process.env,
+          counters,
+        });
+  const laneDeps: GatewayDeps =
+    http === null
+      ? deps
+      : {
+          ...deps,
+          output: (record) => {
+            deps.output(record);
+            http.record(record);
+          },
+          onLaneEvent: (event) => {
+            http.laneEvent(event);
+            deps.onLaneEvent?.(event);
+          },
+        };
+  // The event bridge (SPEC §4), when the configuration has an `mqtt` section: it sees every lane
+  // event and every output record.
+  const bridge = createGatewayBridge(config, { clock: deps.clock, logger: deps.logger, counters });
+  const wiredDeps: GatewayDeps =
+    bridge === null
+      ? laneDeps
+      : {
+          ...laneDeps,
+          output: (record) => {
+            laneDeps.output(record);
+            bridge.record(record);
+          },
+          onLaneEvent: (event) => {
+            bridge.laneEvent(event);
+            laneDeps.onLaneEvent?.(event);
+          },
+        };
+  const recorders = new Map<string, LiveRecorder>();
+  const drivers: LaneDriver[] = (http?.config ?? config).lanes
     .filter((lane) => lane.enabled)
-    .map((lane) => buildLane(lane, sequences, counters, deps));
+    .map((lane) => buildLane(lane, sequences, counters, wiredDeps, recorders));
+  bridge?.attach(drivers.map((d) => d.descriptor));
+  http?.attach(
+    drivers.map((d) => d.descriptor),
+    (lane) => recorders.get(lane.id)?.reconfigure(lane.alarm),
+  );
 
   let state: 'idle' | 'running' | 'stopped' = 'idle';
   let stopping: Promise<void> | null = null;
@@ -46,10 +100,15 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps): Gateway
   return {
     lanes: drivers.map((d) => d.descriptor),
     counters,
+    get consoleUrl() {
+      return http?.url ?? null;
+    },
     async start() {
       if (state !== 'idle') return;
       state = 'running';
       deps.logger.info('gateway starting', { site: config.site, lanes: drivers.map((d) => d.descriptor.id) });
+      await http?.start();
+      await bridge?.start();
       await Promise.all(drivers.map((d) => d.start()));
     },
     stop() {
@@ -57,6 +116,8 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps): Gateway
       stopping ??= (async () => {
         state = 'stopped';
         await Promise.all(drivers.map((d) => d.stop()));
+        await bridge?.stop();
+        await http?.stop();
         deps.logger.info('gateway stopped', { counters: counters.snapshot() });
       })();
       return stopping;
@@ -69,14 +130,12 @@ function buildLane(
   sequences: SequenceStore,
   counters: Counters,
   deps: GatewayDeps,
+  recorders: Map<string, LiveRecorder>,
 ): LaneDriver {
   const logger = deps.logger.child({ lane: lane.id });
-  const recorder = createLaneRecorder({
-    lane: lane.id,
-    nSigma: lane.alarm.nSigma,
-    neutronFalseAlarmP: lane.alarm.neutronFalseAlarmProbability,
-    write: deps.output,
-  });
+  // Thresholds can change while the lane runs (the console); they apply from the next vehicle.
+  const recorder = createLiveRecorder(lane.id, lane.alarm, deps.output);
+  recorders.set(lane.id, recorder);
   const emit = (event: LaneEvent): void => {
     // Reserve the number on disk before anything is published under it.
     if (event.kind === 'occupancy-start') sequences.used(lane.id, event.seq);

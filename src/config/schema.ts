@@ -91,6 +91,214 @@ export const LaneSchema = Type.Object(
   { additionalProperties: false },
 );
 
+export const MqttSchema = Type.Object(
+  {
+    url: Type.String({
+      pattern: '^mqtts?://',
+      description:
+        'The MQTT broker central command listens on: mqtt://host:1883, or mqtts://host:8883 for TLS.',
+    }),
+    topicPrefix: Type.String({
+      minLength: 1,
+      default: 'rpm/v1',
+      description: 'First part of every topic (SPEC §4). Default rpm/v1.',
+    }),
+    protocol: Type.Union([Type.Literal('auto'), Type.Literal('5'), Type.Literal('3.1.1')], {
+      default: 'auto',
+      description:
+        'MQTT version: auto (MQTT 5, falling back to 3.1.1 if the broker refuses it), 5 or 3.1.1. ' +
+        'Commands from central need MQTT 5.',
+    }),
+    clientId: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 128,
+        description: 'MQTT client id. Default rpm-gateway-<site>-<gatewayId>.',
+      }),
+    ),
+    username: Type.Optional(Type.String({ description: 'Broker user name (use ${ENV_VAR} for secrets).' })),
+    password: Type.Optional(
+      Type.String({ description: 'Broker password; put it in the environment: ${MQTT_PASSWORD}.' }),
+    ),
+    tls: Type.Optional(
+      Type.Object(
+        {
+          ca: Type.Optional(
+            Type.String({ description: 'PEM file of the CA that signed the broker’s certificate.' }),
+          ),
+          cert: Type.Optional(Type.String({ description: 'PEM file of this gateway’s client certificate.' })),
+          key: Type.Optional(Type.String({ description: 'PEM file of this gateway’s private key.' })),
+          rejectUnauthorized: Type.Boolean({
+            default: true,
+            description:
+              'Refuse a broker whose certificate does not check out. Only set false on a test bench.',
+          }),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+    keepaliveS: Type.Integer({
+      minimum: 5,
+      maximum: 3600,
+      default: 30,
+      description: 'MQTT keep-alive, seconds. Default 30.',
+    }),
+    commands: Type.Object(
+      {
+        allowedSenders: Type.Array(Type.String({ minLength: 1 }), {
+          default: [],
+          description:
+            'Sender ids allowed to command this gateway (MQTT 5 user property, see senderProperty). ' +
+            'Empty: every command is refused. Restrict who may publish on …/cmd/# in the broker ACL too.',
+        }),
+        senderProperty: Type.String({
+          minLength: 1,
+          default: 'sender',
+          description: 'Name of the MQTT 5 user property that carries the sender id. Default sender.',
+        }),
+        maxPayloadBytes: Type.Integer({
+          minimum: 256,
+          maximum: 1_048_576,
+          default: 16_384,
+          description: 'Largest command accepted, bytes; larger ones are refused. Default 16384.',
+        }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+  },
+  { additionalProperties: false },
+);
+
+export const OutboxSchema = Type.Object(
+  {
+    maxBytes: Type.Integer({
+      minimum: 1_048_576,
+      default: 268_435_456,
+      description:
+        'Disk budget of the event queue, bytes (default 256 MiB). When full, the oldest telemetry ' +
+        'is dropped first, then the oldest ordinary events; alarms never.',
+    }),
+    maxMessageBytes: Type.Integer({
+      minimum: 4096,
+      maximum: 16_777_216,
+      default: 262_144,
+      description: 'Largest single event, bytes (default 256 KiB); larger ones are refused and counted.',
+    }),
+    inflight: Type.Integer({
+      minimum: 1,
+      maximum: 65_535,
+      default: 128,
+      description: 'Events sent to the broker and not yet acknowledged, at most. Default 128.',
+    }),
+  },
+  { additionalProperties: false },
+);
+
+export const TelemetrySchema = Type.Object(
+  {
+    url: Type.String({
+      pattern: '^https?://',
+      description:
+        'InfluxDB-compatible server (InfluxDB 2.x/3.x, VictoriaMetrics): http://host:8086. ' +
+        'The gateway writes to its /api/v2/write endpoint.',
+    }),
+    token: Type.Optional(
+      Type.String({ description: 'API token; put it in the environment: ${INFLUX_TOKEN}.' }),
+    ),
+    org: Type.String({ default: 'rpm', description: 'InfluxDB organisation. Default rpm.' }),
+    bucket: Type.String({ default: 'rpm', description: 'InfluxDB bucket (database). Default rpm.' }),
+    intervalS: Type.Integer({
+      minimum: 1,
+      maximum: 3600,
+      default: 10,
+      description: 'Seconds between telemetry points. Default 10.',
+    }),
+  },
+  { additionalProperties: false },
+);
+
+export const N42ExportSchema = Type.Object(
+  {
+    dir: Type.String({
+      minLength: 1,
+      description: 'Directory where one ANSI N42.42 document per occupancy is written (<lane>-<seq>.n42).',
+    }),
+  },
+  { additionalProperties: false },
+);
+
+/** The HTTP API and console (SPEC §6). Absent: the gateway serves no HTTP. */
+export const HttpSchema = Type.Object(
+  {
+    host: Type.String({
+      minLength: 1,
+      default: '127.0.0.1',
+      description:
+        'Address to listen on. Default 127.0.0.1 (this machine only); 0.0.0.0 for the lane network.',
+    }),
+    port: Type.Integer({ minimum: 0, maximum: 65535, default: 8080, description: 'TCP port. Default 8080.' }),
+    admin: Type.Optional(
+      Type.Object(
+        {
+          username: Type.String({
+            pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$',
+            default: 'admin',
+            description: 'The first admin, created on first start when there is no user yet. Default admin.',
+          }),
+          password: Type.Optional(
+            Type.String({
+              minLength: 12,
+              description:
+                'Its password (at least 12 characters); write ${RPM_GATEWAY_ADMIN_PASSWORD} to keep it in the ' +
+                'environment. Without it the RPM_GATEWAY_ADMIN_PASSWORD variable is used. There is no default.',
+            }),
+          ),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+    session: Type.Object(
+      {
+        idleMinutes: Type.Integer({
+          minimum: 1,
+          maximum: 1440,
+          default: 30,
+          description: 'Idle timeout. Default 30.',
+        }),
+        absoluteHours: Type.Integer({
+          minimum: 1,
+          maximum: 168,
+          default: 12,
+          description: 'Longest session, in hours (a shift). Default 12.',
+        }),
+        secureCookie: Type.Boolean({
+          default: false,
+          description: 'Mark the session cookie Secure (set when the console is served over HTTPS).',
+        }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    loginRateLimit: Type.Object(
+      {
+        max: Type.Integer({
+          minimum: 1,
+          maximum: 1000,
+          default: 5,
+          description: 'Login attempts per client address per window. Default 5.',
+        }),
+        windowSeconds: Type.Integer({
+          minimum: 1,
+          maximum: 3600,
+          default: 60,
+          description: 'The window. Default 60.',
+        }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+  },
+  { additionalProperties: false },
+);
+
 export const GatewayConfigSchema = Type.Object(
   {
     site: Identifier('Site identifier (the port or crossing), used in topics and event sources.'),
@@ -115,10 +323,19 @@ export const GatewayConfigSchema = Type.Object(
       { additionalProperties: false, default: {} },
     ),
     lanes: Type.Array(LaneSchema, { minItems: 1, description: 'The lanes this gateway serves.' }),
+    mqtt: Type.Optional(MqttSchema),
+    outbox: Type.Optional(OutboxSchema),
+    telemetry: Type.Optional(TelemetrySchema),
+    n42: Type.Optional(N42ExportSchema),
+    http: Type.Optional(HttpSchema),
   },
   { additionalProperties: false },
 );
 
 export type GatewayConfig = Static<typeof GatewayConfigSchema>;
 export type LaneConfig = Static<typeof LaneSchema>;
+export type HttpConfig = Static<typeof HttpSchema>;
 export type ModbusOptions = Static<typeof ModbusOptionsSchema>;
+export type MqttConfig = Static<typeof MqttSchema>;
+export type OutboxConfig = Static<typeof OutboxSchema>;
+export type TelemetryConfig = Static<typeof TelemetrySchema>;

@@ -19,6 +19,26 @@ export const ERROR_CODES = {
   CLI_USAGE: 'The command line was not understood.',
   STATE_CORRUPT: 'A durable state file of the gateway could not be read back.',
   INPUT_UNREADABLE: 'An input file could not be read.',
+  IMAGE_CORRUPT: 'A scan image could not be decoded (truncated or corrupt file).',
+  IMAGE_UNSUPPORTED: 'A scan image is not a 16-bit greyscale PNG, TIFF or DICOS DX image.',
+  IMAGE_TOO_LARGE: 'A scan image declares more pixels or bytes than the configured limit.',
+  IMAGE_MISMATCH: 'The energies of one scan differ in size.',
+  SIDECAR_INVALID: 'A scan sidecar (JSON metadata) is missing, malformed or names files that are not there.',
+  SCAN_INCOMPLETE: 'A scan in the inbox is still being written.',
+  UPLOAD_UNAUTHORIZED: 'A scan upload had no valid bearer token.',
+  UPLOAD_INVALID: 'A scan upload was malformed or exceeded its size limits.',
+  MODEL_INVALID: 'An ONNX model could not be loaded or does not meet the input/output contract.',
+  INFERENCE_FAILED: 'Running the imaging model failed.',
+  ALARM_NOT_FOUND: 'No alarm has that id.',
+  ALARM_ALREADY_ACKNOWLEDGED: 'The alarm was already acknowledged.',
+  ALARM_CLOSED: 'The alarm is adjudicated (closed): no further transition is allowed.',
+  ALARM_CODE_UNKNOWN: 'The adjudication code is not one of 1–11 (SPEC §3).',
+  ALARM_USER_MISSING: 'An alarm transition needs the user who makes it.',
+  ALARM_COMMAND_INVALID:
+    'An alarm command carries an invalid field (time, secondary inspection, notes, cursor).',
+  ALARM_CONFLICT: 'The alarm changed since the caller read it (optimistic concurrency check failed).',
+  CLASSIFIER_MODEL_INVALID:
+    'The trained classifier model is missing, unreadable, or does not match its recorded hash.',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -1,8 +1,11 @@
+import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createGateway } from '../../app/gateway.js';
+import { startEmbeddedBroker } from '../../bridge/embedded-broker.js';
 import type { OutputRecord } from '../../app/lane-recorder.js';
 import type { OccupancyRecord } from '../../app/occupancy-record.js';
 import { SystemClock } from '../../core/clock.js';
@@ -28,7 +31,13 @@ Options:
   --seed <n>        traffic seed (default 1)
   --speed <x>       play the VM-250 traffic x times faster than real time (default 1)
   --duration <s>    stop by itself after s seconds
-  --json            print the NDJSON records instead of one line per vehicle`;
+  --json            print the NDJSON records instead of one line per vehicle
+  --port <n>        the web console's port (default 8080, or a free one when 8080 is taken)
+  --mqtt <url>      publish events to this MQTT broker (default: an embedded broker on a free
+                    loopback port; its URL is printed)
+
+The web console opens on http://127.0.0.1:<port>/ as user admin, with the password from
+RPM_GATEWAY_ADMIN_PASSWORD or, when that is not set, a random one printed once at start.`;
 
 /** The demo's traffic: short gaps and a generous share of alarms, so there is something to see. */
 const DEMO_MIX = { background: 5, norm: 2, medical: 1, threat: 1, 'threat-in-norm': 0.5, neutron: 0.5 };
@@ -44,6 +53,8 @@ export async function demoCommand(args: readonly string[], ctx: CommandContext):
         speed: { type: 'string' },
         duration: { type: 'string' },
         json: { type: 'boolean' },
+        port: { type: 'string' },
+        mqtt: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     }));
@@ -58,6 +69,11 @@ export async function demoCommand(args: readonly string[], ctx: CommandContext):
   const seed = Number(values.seed ?? '1');
   const speed = Number(values.speed ?? '1');
   const durationS = values.duration === undefined ? undefined : Number(values.duration);
+  const port = values.port === undefined ? undefined : Number(values.port);
+  if (port !== undefined && !(Number.isInteger(port) && port >= 0 && port <= 65535)) {
+    ctx.stderr.write('demo: --port must be a port number (0 for any free port)\n');
+    return 2;
+  }
   if (!Number.isSafeInteger(seed) || !(speed > 0) || (durationS !== undefined && !(durationS > 0))) {
     ctx.stderr.write(`demo: --seed must be a whole number, --speed and --duration positive numbers\n`);
     return 2;
@@ -89,11 +105,31 @@ export async function demoCommand(args: readonly string[], ctx: CommandContext):
         address: `modbus-tcp://${modbus.host}:${modbus.port}?unitId=1`,
       },
     ];
+    // The console's first admin: the operator's own password, or a random one shown once.
+    const envPassword = ctx.env.RPM_GATEWAY_ADMIN_PASSWORD;
+    const password =
+      envPassword !== undefined && envPassword.length >= 12
+        ? envPassword
+        : randomBytes(12).toString('base64url');
+    // Events over MQTT (SPEC §4): the broker given, else an embedded one (no services needed).
+    let mqttUrl = values.mqtt;
+    if (mqttUrl === undefined) {
+      const broker = await startEmbeddedBroker();
+      cleanups.unshift(() => broker.close());
+      mqttUrl = broker.url;
+    }
     const validated = validateConfig({
       site: 'demo',
+      gatewayId: 'demo',
+      mqtt: { url: mqttUrl },
       storage: { dir: stateDir },
       log: { level: 'warn' },
       lanes,
+      http: {
+        host: '127.0.0.1',
+        port: port ?? ((await portIsFree(8080)) ? 8080 : 0),
+        admin: { username: 'admin', password },
+      },
     });
     if (!validated.ok) throw new Error(`demo configuration invalid: ${JSON.stringify(validated.problems)}`);
 
@@ -108,15 +144,23 @@ export async function demoCommand(args: readonly string[], ctx: CommandContext):
       logger: createLogger({ level: 'warn', sink: ctx.stderr }),
       output: print,
       onLaneEvent: values.json ? undefined : (event) => printConnection(event, ctx),
+      env: ctx.env,
     });
+    // Stopped before the broker (cleanups run first to last): it publishes `offline` on the way out.
     cleanups.unshift(() => gateway.stop());
 
     ctx.stdout.write(
       'rpm-gateway demo — simulated lanes:\n' +
         lanes.map((l) => `  ${l.id}  ${l.name.padEnd(20)} ${l.address}\n`).join('') +
+        `Events over MQTT: ${mqttUrl}${values.mqtt === undefined ? ' (embedded broker)' : ''}, topics rpm/v1/demo/#\n` +
         'One line per vehicle: the RPM’s own verdict, then the gateway’s. Ctrl-C to stop.\n\n',
     );
     await gateway.start();
+    // stdout stays pure NDJSON with --json: the console's address goes to stderr then.
+    (values.json ? ctx.stderr : ctx.stdout).write(
+      `Console: ${gateway.consoleUrl ?? '(not started)'}  user admin, password ` +
+        `${envPassword !== undefined && envPassword === password ? '(from RPM_GATEWAY_ADMIN_PASSWORD)' : password}\n\n`,
+    );
     await new Promise<void>((resolve) => {
       if (ctx.stopSignal.aborted) return resolve();
       ctx.stopSignal.addEventListener('abort', () => resolve(), { once: true });
@@ -126,6 +170,15 @@ export async function demoCommand(args: readonly string[], ctx: CommandContext):
     for (const cleanup of cleanups) await cleanup().catch(() => undefined);
   }
   return 0;
+}
+
+/** Whether a loopback port can be listened on now. */
+function portIsFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const probe = createServer();
+    probe.once('error', () => resolve(false));
+    probe.listen(port, '127.0.0.1', () => probe.close(() => resolve(true)));
+  });
 }
 
 function printConnection(event: LaneEvent, ctx: CommandContext): void {

@@ -1,0 +1,137 @@
+/**
+ * What the console is fed from the running gateway: every lane event and every output record go
+ * through here once. It keeps the lane states and the count profiles, stores each completed
+ * occupancy with its profile, raises an alarm for each occupancy the gateway or the device
+ * alarmed on, and publishes all of it on the live feed.
+ *
+ * Why raise on the device's alarm too: the RPM's own alarm is what the lane's lights and horn
+ * show; the officer must close it even when the gateway's assessment says RELEASE (the
+ * assessment is then shown as the reason to release).
+ */
+import type { Logger } from '../../core/logger.js';
+import type { LaneDescriptor, LaneEvent } from '../../domain/lane-events.js';
+import type { AlarmStore } from '../../storage/alarm-store.js';
+import type { OccupancyStore, StoredOccupancyRecord } from '../../storage/occupancy-store.js';
+import { alarmView } from '../alarms/store-service.js';
+import type { LiveHub } from './hub.js';
+import { LaneStateTracker, type CompletedOccupancy } from './lane-state.js';
+import { ProfileCollector } from './profile-collector.js';
+
+/** The SPEC §5 occupancy record fields the feed reads. */
+export interface FeedOccupancyRecord extends StoredOccupancyRecord, CompletedOccupancy {
+  readonly type: 'occupancy';
+  readonly index: number | null;
+  readonly assessment: {
+    readonly category: string;
+    readonly disposition: string;
+    readonly confidence: number;
+    readonly probabilities: Readonly<Record<string, number>>;
+    readonly reasons: readonly string[];
+  };
+}
+
+export interface ConsoleFeedOptions {
+  readonly lanes: ReadonlyArray<{ descriptor: LaneDescriptor; name?: string | undefined }>;
+  readonly occupancies: OccupancyStore;
+  readonly alarms: AlarmStore;
+  readonly hub: LiveHub;
+  /** The gamma N-sigma a lane decides with now. */
+  readonly nSigmaOf: (lane: string) => number;
+  readonly now: () => number;
+  readonly logger: Logger;
+}
+
+export interface ConsoleFeed {
+  readonly tracker: LaneStateTracker;
+  readonly collector: ProfileCollector;
+  laneEvent(e: LaneEvent): void;
+  /** Every output record of the lane recorder; only occupancy records are used. */
+  record(r: { readonly type?: unknown }): void;
+}
+
+export function createConsoleFeed(o: ConsoleFeedOptions): ConsoleFeed {
+  const tracker = new LaneStateTracker(o.lanes, o.now());
+  const collector = new ProfileCollector(
+    o.lanes.map((l) => l.descriptor),
+    o.nSigmaOf,
+  );
+  const publishLane = (lane: string) => {
+    const snapshot = tracker.snapshot(lane);
+    if (snapshot) o.hub.publish('lane', snapshot);
+  };
+
+  return {
+    tracker,
+    collector,
+    laneEvent(e) {
+      collector.handle(e);
+      const changed = tracker.handle(e);
+      switch (e.kind) {
+        case 'sample':
+          o.hub.publish('sample', {
+            lane: e.lane,
+            seq: e.seq,
+            time: e.time,
+            radiation: e.radiation,
+            counts: e.counts,
+            intervalMs: e.intervalMs,
+            deviceAlarm: e.deviceAlarm,
+            preTrigger: e.preTrigger,
+          });
+          if (changed !== null) publishLane(e.lane);
+          return;
+        case 'background':
+        case 'connection':
+        case 'fault':
+        case 'tamper':
+        case 'occupancy-start':
+        case 'occupancy-end':
+        case 'device-config':
+          publishLane(e.lane);
+          return;
+        default:
+          if (changed !== null) publishLane(e.lane);
+      }
+    },
+    record(r) {
+      if (r.type !== 'occupancy') return;
+      const record = r as FeedOccupancyRecord;
+      try {
+        o.occupancies.add(record, collector.take(record.lane, record.seq));
+      } catch (error) {
+        // A full disk must not take the lane down (SPEC §8): the live console still gets it.
+        o.logger.error('could not store occupancy', {
+          lane: record.lane,
+          seq: record.seq,
+          error: String(error),
+        });
+      }
+      if (tracker.occupancy(record, o.now()) !== null) publishLane(record.lane);
+      o.hub.publish('occupancy', record);
+      const gateway = record.gamma.alarm || record.neutron.alarm;
+      const device = record.device.gammaAlarm || record.device.neutronAlarm;
+      if (!gateway && !device) return;
+      try {
+        const raised = o.alarms.raise({
+          lane: record.lane,
+          occupancySeq: record.seq,
+          deviceIndex: record.index,
+          raisedAt: Date.parse(record.end) || o.now(),
+          by: gateway ? 'gateway' : 'device',
+          snapshot: {
+            category: record.assessment.category as never,
+            disposition: record.assessment.disposition as never,
+            confidence: record.assessment.confidence,
+            probabilities: record.assessment.probabilities,
+            reasons: record.assessment.reasons,
+            gammaAlarm: record.gamma.alarm || record.device.gammaAlarm,
+            neutronAlarm: record.neutron.alarm || record.device.neutronAlarm,
+          },
+        });
+        if (raised.created) o.hub.publish('alarm', alarmView(raised.alarm));
+      } catch (error) {
+        o.logger.error('could not raise alarm', { lane: record.lane, seq: record.seq, error: String(error) });
+      }
+    },
+  };
+}
