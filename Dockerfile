@@ -22,6 +22,7 @@ RUN npm prune --omit=dev
 
 FROM node:22-slim AS runtime
 # socat: the demo's serial lane runs over a pseudo-terminal pair.
+# The console's static files and the models are served from the same layout as a checkout.
 RUN apt-get update -qq \
  && apt-get install -y -qq --no-install-recommends socat tini \
  && rm -rf /var/lib/apt/lists/*
@@ -30,6 +31,8 @@ COPY --from=prune /app/package.json ./
 COPY --from=prune /app/node_modules ./node_modules
 COPY --from=prune /app/dist ./dist
 COPY --from=prune /app/config ./config
+COPY --from=prune /app/models ./models
+COPY --from=prune /app/src/api/console ./src/api/console
 USER node
 VOLUME ["/var/lib/rpm-gateway"]
 ENTRYPOINT ["/usr/bin/tini", "--", "node", "dist/src/cli/main.js"]
