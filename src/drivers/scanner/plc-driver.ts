@@ -1,0 +1,127 @@
+/**
+ * The scanner PLC driver: polls the status block over a Modbus session (the same
+ * modbus-client the Modbus RPM driver uses: one request at a time, timeouts, GatewayError codes)
+ * and reports status changes; sends commands through an optional register writer. Reconnects
+ * with capped back-off; a bad block is a counted bad-input record, never a crash.
+ */
+import type { Clock, TimerHandle } from '../../core/clock.js';
+import type { Counters } from '../../core/counters.js';
+import { GatewayError, describeError } from '../../core/errors.js';
+import type { Logger } from '../../core/logger.js';
+import { decodePlc, type PlcMap, type ScannerCommand, type ScannerStatus } from './plc-map.js';
+
+/** What the driver needs of a Modbus link (ModbusSession satisfies the read side). */
+export interface PlcLink {
+  connect(): Promise<void>;
+  readHoldingRegisters(unitId: number, address: number, length: number): Promise<number[]>;
+  /** Function 0x06; optional — without it the driver is status-only. */
+  writeRegister?(unitId: number, address: number, value: number): Promise<void>;
+  close(): Promise<void>;
+  readonly isOpen: boolean;
+}
+
+export type ScannerEvent =
+  | {
+      readonly kind: 'status';
+      readonly time: number;
+      readonly status: ScannerStatus;
+      readonly previous: ScannerStatus | null;
+    }
+  | { readonly kind: 'scan-completed'; readonly time: number; readonly scanCounter: number }
+  | { readonly kind: 'connection'; readonly time: number; readonly state: 'connected' | 'disconnected' }
+  | { readonly kind: 'bad-input'; readonly time: number; readonly detail: string };
+
+export interface ScannerPlcDriverOptions {
+  readonly link: PlcLink;
+  readonly map: PlcMap;
+  readonly unitId?: number;
+  readonly pollMs?: number;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly counters: Counters;
+  readonly onEvent: (event: ScannerEvent) => void;
+}
+
+export class ScannerPlcDriver {
+  private timer: TimerHandle | null = null;
+  private running = false;
+  private last: ScannerStatus | null = null;
+  private failures = 0;
+
+  constructor(private readonly o: ScannerPlcDriverOptions) {}
+
+  get status(): ScannerStatus | null {
+    return this.last;
+  }
+
+  start(): Promise<void> {
+    if (this.running) return Promise.resolve();
+    this.running = true;
+    this.schedule(0);
+    return Promise.resolve();
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    if (this.timer) this.o.clock.clearTimeout(this.timer);
+    this.timer = null;
+    await this.o.link.close();
+  }
+
+  /** Write a command to the PLC's command register. */
+  async command(cmd: ScannerCommand): Promise<void> {
+    const link = this.o.link;
+    if (!link.writeRegister) {
+      throw new GatewayError('MODBUS_EXCEPTION', 'this scanner link cannot write registers (status only)', {
+        command: cmd,
+      });
+    }
+    const address = this.o.map.base + this.o.map.offsets.command;
+    await link.writeRegister(this.o.unitId ?? 1, address, this.o.map.commands[cmd]);
+  }
+
+  private schedule(ms: number): void {
+    if (!this.running) return;
+    this.timer = this.o.clock.setTimeout(() => void this.poll(), ms);
+  }
+
+  /** One poll: connect if needed, read, decode, report. Public for tests. */
+  async poll(): Promise<void> {
+    const { link, map, clock } = this.o;
+    try {
+      if (!link.isOpen) {
+        await link.connect();
+        this.o.onEvent({ kind: 'connection', time: clock.now(), state: 'connected' });
+      }
+      const regs = await link.readHoldingRegisters(this.o.unitId ?? 1, map.base, map.length);
+      this.failures = 0;
+      const decoded = decodePlc(map, regs);
+      if (!decoded.ok) {
+        this.o.counters.increment('scanner.plc.bad-block');
+        this.o.onEvent({ kind: 'bad-input', time: clock.now(), detail: decoded.reason });
+      } else {
+        const prev = this.last;
+        const s = decoded.status;
+        this.last = s;
+        const changed =
+          !prev ||
+          prev.state !== s.state ||
+          prev.rawStatus !== s.rawStatus ||
+          prev.faultCode !== s.faultCode ||
+          prev.scanCounter !== s.scanCounter;
+        if (changed) this.o.onEvent({ kind: 'status', time: clock.now(), status: s, previous: prev });
+        if (prev && s.scanCounter !== prev.scanCounter)
+          this.o.onEvent({ kind: 'scan-completed', time: clock.now(), scanCounter: s.scanCounter });
+      }
+      this.schedule(this.o.pollMs ?? 500);
+    } catch (error) {
+      this.failures++;
+      this.o.counters.increment('scanner.plc.errors');
+      this.o.logger.warn('scanner PLC poll failed', { error: describeError(error) });
+      if (link.isOpen && error instanceof GatewayError && error.code === 'TRANSPORT_CLOSED')
+        await link.close();
+      if (!link.isOpen) this.o.onEvent({ kind: 'connection', time: clock.now(), state: 'disconnected' });
+      this.schedule(Math.min(10_000, (this.o.pollMs ?? 500) * 2 ** Math.min(5, this.failures)));
+    }
+  }
+}

@@ -1,0 +1,117 @@
+/**
+ * Authenticated scan upload (SPEC §1.3 (b), §8): `POST /scans`, multipart with a `meta` field
+ * (the same JSON as an inbox sidecar; `files` may be omitted) and a `high` (and optional `low`)
+ * 16-bit PNG/TIFF file part, or a single `dicos` part. Bearer token checked before the body is
+ * read (401 UPLOAD_UNAUTHORIZED); sizes limited per file and per request (413 UPLOAD_INVALID);
+ * images decoded with the same header checks as the inbox (422 IMAGE_*). Accepted scans get 202
+ * and go to `onScan`. The console engineer mounts this plugin under /api/v1.
+ */
+import { createHash, timingSafeEqual } from 'node:crypto';
+import multipart from '@fastify/multipart';
+import type { FastifyPluginAsync, FastifyReply } from 'fastify';
+import { GatewayError } from '../../core/errors.js';
+import { decodeImage, DEFAULT_LIMITS, type DecodeLimits } from '../../imaging/decode.js';
+import { parseSidecar } from '../../imaging/sidecar.js';
+import type { Image16 } from '../../imaging/types.js';
+import type { ReadScan } from './adapter.js';
+
+export interface ScanUploadOptions {
+  /** Accepted bearer tokens (from configuration / environment). */
+  readonly tokens: readonly string[];
+  /** Largest file part. Default 64 MiB. */
+  readonly maxFileBytes?: number;
+  readonly limits?: DecodeLimits;
+  readonly onScan: (scan: ReadScan) => Promise<void> | void;
+}
+
+const digest = (s: string): Buffer => createHash('sha256').update(s).digest();
+
+function tokenAccepted(header: string | undefined, tokens: readonly Buffer[]): boolean {
+  const m = /^Bearer\s+(\S+)$/i.exec(header ?? '');
+  if (!m) return false;
+  const got = digest(m[1]!);
+  let ok = false;
+  for (const t of tokens) ok = timingSafeEqual(got, t) || ok; // compare with every token: no early exit
+  return ok;
+}
+
+function fail(reply: FastifyReply, status: number, code: string, message: string): FastifyReply {
+  return reply.code(status).send({ error: code, message });
+}
+
+export const scanUploadPlugin: FastifyPluginAsync<ScanUploadOptions> = async (app, options) => {
+  const tokens = options.tokens.filter((t) => t.length > 0).map(digest);
+  const maxFile = options.maxFileBytes ?? 64 * 1024 * 1024;
+  await app.register(multipart, {
+    limits: { fileSize: maxFile, files: 2, fields: 4, fieldSize: 64 * 1024, parts: 6 },
+  });
+
+  app.addHook('onRequest', async (request, reply) => {
+    if (!tokenAccepted(request.headers.authorization, tokens)) {
+      await fail(reply, 401, 'UPLOAD_UNAUTHORIZED', 'a valid bearer token is required to upload scans');
+    }
+  });
+
+  app.post('/scans', { bodyLimit: 2 * maxFile + 256 * 1024 }, async (request, reply) => {
+    if (!request.isMultipart())
+      return fail(
+        reply,
+        415,
+        'UPLOAD_INVALID',
+        'send multipart/form-data with meta and high (and low) parts',
+      );
+    const limits = options.limits ?? DEFAULT_LIMITS;
+    let metaText: string | undefined;
+    const images: Partial<Record<'high' | 'low' | 'dicos', Image16>> = {};
+    let polarityFromFile: 'transmission' | 'attenuation' | undefined;
+    const t0 = performance.now();
+    try {
+      for await (const part of request.parts()) {
+        if (part.type === 'field') {
+          if (part.fieldname === 'meta') metaText = String(part.value);
+          continue;
+        }
+        const field = part.fieldname;
+        if (field !== 'high' && field !== 'low' && field !== 'dicos')
+          throw new GatewayError('UPLOAD_INVALID', `unexpected file part '${field}' (high, low or dicos)`);
+        const bytes = await part.toBuffer();
+        const decoded = await decodeImage(bytes, `${field}:${part.filename}`, limits);
+        images[field] = decoded.image;
+        if (decoded.meta?.polarity) polarityFromFile = decoded.meta.polarity;
+      }
+    } catch (error) {
+      const code = (error as { code?: string }).code ?? '';
+      if (code.startsWith('FST_'))
+        return fail(
+          reply,
+          413,
+          'UPLOAD_INVALID',
+          `upload exceeds its limits (${maxFile} bytes per file, 2 files): ${(error as Error).message}`,
+        );
+      if (error instanceof GatewayError)
+        return fail(reply, error.code === 'UPLOAD_INVALID' ? 400 : 422, error.code, error.message);
+      throw error;
+    }
+    const high = images.high ?? images.dicos;
+    if (!high) return fail(reply, 400, 'UPLOAD_INVALID', 'no high (or dicos) image part');
+    let meta;
+    try {
+      const parsed = JSON.parse(metaText ?? '{}') as Record<string, unknown>;
+      meta = parseSidecar(
+        JSON.stringify({ files: { high: 'upload' }, scanId: `upload-${Date.now()}`, ...parsed }),
+        'meta',
+      ).meta;
+    } catch (error) {
+      if (error instanceof GatewayError) return fail(reply, 400, error.code, error.message);
+      return fail(reply, 400, 'SIDECAR_INVALID', `meta is not valid JSON: ${(error as Error).message}`);
+    }
+    if (polarityFromFile && metaText === undefined) meta = { ...meta, polarity: polarityFromFile };
+    const scan: ReadScan = {
+      scan: { meta, high, ...(images.low ? { low: images.low } : {}), sources: [`upload:${meta.scanId}`] },
+      decodeMs: performance.now() - t0,
+      files: [],
+    };
+    await options.onScan(scan);
+    return reply.code(202).send({ accepted: true, scanId: meta.scanId });
+  });
+};

@@ -1,0 +1,91 @@
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { SystemClock } from '../../../src/core/clock.js';
+import { Counters } from '../../../src/core/counters.js';
+import { silentLogger } from '../../../src/core/logger.js';
+import { createPlcLink } from '../../../src/drivers/scanner/plc-link.js';
+import { ScannerPlcDriver, type ScannerEvent } from '../../../src/drivers/scanner/plc-driver.js';
+import { DEFAULT_PLC_MAP } from '../../../src/drivers/scanner/plc-map.js';
+import { startScannerPlcServer, type ScannerPlcServer } from '../../../simulators/scanner/plc-server.js';
+import { waitFor } from '../../support/wait-for.js';
+
+let server: ScannerPlcServer | undefined;
+let driver: ScannerPlcDriver | undefined;
+let dir: string | undefined;
+afterEach(async () => {
+  await driver?.stop();
+  await server?.close();
+  if (dir) await rm(dir, { recursive: true, force: true });
+  driver = server = dir = undefined;
+});
+
+describe('scanner PLC over Modbus TCP, against the simulator', () => {
+  it('reports status changes, takes commands, and the simulator drops the scan into the inbox', async () => {
+    dir = await mkdtemp(join(tmpdir(), 'rpm-plc-'));
+    server = await startScannerPlcServer({
+      inbox: dir,
+      lane: 'lane-1',
+      scanMs: 50,
+      phantom: { width: 128, height: 64 },
+    });
+    const events: ScannerEvent[] = [];
+    driver = new ScannerPlcDriver({
+      link: createPlcLink({ kind: 'modbus-tcp', host: server.host, port: server.port }),
+      map: DEFAULT_PLC_MAP,
+      pollMs: 50,
+      clock: new SystemClock(),
+      logger: silentLogger,
+      counters: new Counters(),
+      onEvent: (e) => void events.push(e),
+    });
+    await driver.start();
+    await waitFor(() => driver!.status?.state === 'idle', { what: 'idle status' });
+    await driver.command('arm');
+    await waitFor(() => driver!.status?.state === 'ready', { what: 'ready' });
+    expect(driver.status).toMatchObject({ interlockClosed: true, radiationOn: false, scanCounter: 0 });
+    await driver.command('start');
+    await waitFor(() => events.some((e) => e.kind === 'scan-completed'), {
+      what: 'scan completed',
+      timeoutMs: 15_000,
+    });
+    const states = events.flatMap((e) => (e.kind === 'status' ? [e.status.state] : []));
+    expect(states).toContain('ready');
+    expect(driver.status?.scanCounter).toBe(1);
+    expect(await readdir(dir)).toEqual(expect.arrayContaining(['SCAN-000001.json', 'SCAN-000001-high.png']));
+    server.model.fault(42);
+    await waitFor(() => driver!.status?.state === 'fault', { what: 'fault' });
+    expect(driver.status?.faultCode).toBe(42);
+    await driver.command('reset');
+    await waitFor(() => driver!.status?.state === 'idle', { what: 'reset to idle' });
+  });
+
+  it('survives a PLC that goes away and comes back', async () => {
+    server = await startScannerPlcServer();
+    const port = server.port;
+    const events: ScannerEvent[] = [];
+    driver = new ScannerPlcDriver({
+      link: createPlcLink({ kind: 'modbus-tcp', host: server.host, port }, { timeoutMs: 300 }),
+      map: DEFAULT_PLC_MAP,
+      pollMs: 50,
+      clock: new SystemClock(),
+      logger: silentLogger,
+      counters: new Counters(),
+      onEvent: (e) => void events.push(e),
+    });
+    await driver.start();
+    await waitFor(() => driver!.status !== null, { what: 'first status' });
+    await server.close();
+    await waitFor(() => events.some((e) => e.kind === 'connection' && e.state === 'disconnected'), {
+      what: 'disconnect',
+      timeoutMs: 15_000,
+    });
+    server = await startScannerPlcServer({ port });
+    const before = events.filter((e) => e.kind === 'connection' && e.state === 'connected').length;
+    await waitFor(
+      () => events.filter((e) => e.kind === 'connection' && e.state === 'connected').length > before,
+      { what: 'reconnect', timeoutMs: 20_000 },
+    );
+  }, 40_000);
+});
