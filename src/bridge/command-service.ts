@@ -1,0 +1,184 @@
+/**
+ * Runs central's commands (SPEC §4): listens on `<prefix>/<site>/+/cmd/+` (MQTT 5 only — the
+ * response topic and correlation data are MQTT 5 properties), decodes and authorizes each
+ * message, carries it out through the `AlarmCommandHandler`, audits it, and answers on the
+ * message's response topic with its correlation data. A command without a response topic is
+ * still carried out and audited; there is just nobody to answer.
+ *
+ * A malformed, unknown, unauthorized or oversized command changes nothing: it is answered with
+ * an error code, audited and counted. A handler that throws is answered `INTERNAL`.
+ */
+import type { Clock } from '../core/clock.js';
+import type { Counters } from '../core/counters.js';
+import type { Logger } from '../core/logger.js';
+import type { CommandAuditStore } from '../storage/command-audit-store.js';
+import type {
+  AdjudicationCode,
+  AlarmCommandHandler,
+  AlarmCommandOutcome,
+  AlarmView,
+} from './alarm-commands.js';
+import {
+  decodeCommand,
+  encodeResponse,
+  type Command,
+  type CommandErrorCode,
+  type CommandPolicy,
+} from './command-codec.js';
+import type { IncomingMessage, MqttConnection } from './mqtt-connection.js';
+import type { TopicTree } from './topics.js';
+
+export interface CommandServiceOptions {
+  readonly connection: MqttConnection;
+  readonly topics: TopicTree;
+  readonly policy: CommandPolicy;
+  readonly alarms: AlarmCommandHandler;
+  readonly audit: CommandAuditStore;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly counters: Counters;
+  /** The lane's configuration for `request-config` (no secrets in it). */
+  readonly configFor: (lane: string) => unknown;
+  /** A command changed an alarm: publish rpm.alarm.acknowledged / adjudicated. */
+  readonly onAlarmChanged: (command: 'acknowledge' | 'adjudicate', alarm: AlarmView, time: number) => void;
+}
+
+export class CommandService {
+  constructor(private readonly o: CommandServiceOptions) {
+    o.connection.on('connected', (version) => {
+      if (version !== 5) {
+        o.logger.warn(
+          'commands need MQTT 5 (response topic, correlation data, sender): under 3.1.1 every command is refused',
+        );
+      }
+    });
+    o.connection.on('message', (m) => {
+      void this.handle(m);
+    });
+  }
+
+  /** Subscribe (the connection re-subscribes after every reconnect). */
+  start(): void {
+    this.o.connection.subscribe(this.o.topics.commandFilter);
+  }
+
+  async handle(m: IncomingMessage): Promise<void> {
+    const where = this.o.topics.parseCommand(m.topic);
+    if (where === null) return;
+    const time = this.o.clock.now();
+    const decoded = decodeCommand(
+      { ...where, payload: m.payload, userProperties: m.userProperties },
+      this.o.policy,
+    );
+    let outcome: { ok: true; result: unknown } | { ok: false; code: CommandErrorCode; message: string };
+    if (!decoded.ok) outcome = { ok: false, code: decoded.code, message: decoded.message };
+    else {
+      try {
+        outcome = await this.execute(decoded.command, decoded.sender, time);
+      } catch (error) {
+        this.o.logger.error('command failed', {
+          lane: where.lane,
+          command: where.name,
+          error: String(error),
+        });
+        outcome = { ok: false, code: 'INTERNAL', message: 'the gateway failed to carry out the command' };
+      }
+    }
+    this.o.counters.increment(outcome.ok ? 'bridge.command.ok' : `bridge.command.error.${outcome.code}`);
+    try {
+      this.o.audit.record({
+        timeMs: time,
+        lane: where.lane,
+        command: where.name,
+        sender: decoded.sender,
+        correlation: m.correlationData ?? null,
+        responseTopic: m.responseTopic ?? null,
+        payload: m.payload,
+        outcome: outcome.ok ? 'ok' : 'error',
+        errorCode: outcome.ok ? null : outcome.code,
+        detail: outcome.ok ? outcome.result : outcome.message,
+      });
+    } catch (error) {
+      this.o.logger.error('command audit could not be written', { error: String(error) });
+    }
+    if (!outcome.ok) {
+      this.o.logger.warn('command refused', {
+        lane: where.lane,
+        command: where.name,
+        sender: decoded.sender,
+        code: outcome.code,
+      });
+    }
+    if (m.responseTopic === undefined) return;
+    const body = encodeResponse(
+      outcome.ok
+        ? { ok: true, command: where.name, lane: where.lane, result: outcome.result }
+        : {
+            ok: false,
+            command: where.name,
+            lane: where.lane,
+            error: { code: outcome.code, message: outcome.message },
+          },
+    );
+    await this.o.connection
+      .publish(m.responseTopic, body, {
+        qos: 1,
+        properties: {
+          contentType: 'application/json',
+          ...(m.correlationData === undefined ? {} : { correlationData: m.correlationData }),
+        },
+      })
+      .catch((error: unknown) =>
+        this.o.logger.warn('command response not delivered', { error: String(error) }),
+      );
+  }
+
+  private async execute(
+    c: Command,
+    sender: string,
+    time: number,
+  ): Promise<{ ok: true; result: unknown } | { ok: false; code: CommandErrorCode; message: string }> {
+    switch (c.name) {
+      case 'request-config':
+        return { ok: true, result: this.o.configFor(c.lane) };
+      case 'acknowledge':
+        return this.alarmOutcome(
+          'acknowledge',
+          await this.o.alarms.acknowledge({
+            lane: c.lane,
+            alarmId: c.body.alarmId,
+            by: sender,
+            time,
+            ...(c.body.note === undefined ? {} : { note: c.body.note }),
+          }),
+          time,
+        );
+      case 'adjudicate':
+        return this.alarmOutcome(
+          'adjudicate',
+          await this.o.alarms.adjudicate({
+            lane: c.lane,
+            alarmId: c.body.alarmId,
+            by: sender,
+            time,
+            code: c.body.code as AdjudicationCode,
+            ...(c.body.secondaryInspection === undefined
+              ? {}
+              : { secondaryInspection: c.body.secondaryInspection }),
+            ...(c.body.note === undefined ? {} : { note: c.body.note }),
+          }),
+          time,
+        );
+    }
+  }
+
+  private alarmOutcome(
+    command: 'acknowledge' | 'adjudicate',
+    outcome: AlarmCommandOutcome,
+    time: number,
+  ): { ok: true; result: unknown } | { ok: false; code: CommandErrorCode; message: string } {
+    if (!outcome.ok) return { ok: false, code: outcome.code, message: outcome.message };
+    if (outcome.changed) this.o.onAlarmChanged(command, outcome.alarm, time);
+    return { ok: true, result: { alarm: outcome.alarm, changed: outcome.changed } };
+  }
+}

@@ -1,0 +1,61 @@
+/**
+ * The bridge as the gateway wires it (src/app/gateway.ts): built from the configuration's `mqtt`
+ * section (none: no bridge), on the gateway's embedded database, with the in-tree alarm
+ * lifecycle for central's commands. Lanes are attached once the drivers are built; lane events
+ * and output records arrive through the gateway's observers.
+ */
+import type { Clock } from '../core/clock.js';
+import type { Counters } from '../core/counters.js';
+import type { Logger } from '../core/logger.js';
+import type { GatewayConfig } from '../config/schema.js';
+import type { LaneDescriptor, LaneEvent } from '../domain/lane-events.js';
+import { SqliteAlarmLifecycle } from '../storage/alarm-lifecycle-store.js';
+import { openDatabase } from '../storage/database.js';
+import { createEventBridge, type EventBridge } from './bridge.js';
+import { bridgeSettingsFrom } from './bridge-settings.js';
+import type { OccupancyRecordInput } from './event-mapper.js';
+
+export interface GatewayBridge {
+  readonly bridge: EventBridge;
+  laneEvent(event: LaneEvent): void;
+  /** Every output record; occupancy records become rpm.occupancy.completed. */
+  record(record: { readonly type?: unknown; readonly lane?: unknown }): void;
+  attach(lanes: readonly LaneDescriptor[]): void;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export function createGatewayBridge(
+  config: GatewayConfig,
+  deps: { clock: Clock; logger: Logger; counters: Counters; version?: string },
+): GatewayBridge | null {
+  const settings = bridgeSettingsFrom(config);
+  if (settings === null) return null;
+  const db = openDatabase(config.storage.dir);
+  const bridge = createEventBridge(settings, {
+    db,
+    clock: deps.clock,
+    logger: deps.logger,
+    counters: deps.counters,
+    lanes: [],
+    alarms: new SqliteAlarmLifecycle(db),
+    // request-config: the lane's settings as configured (lane settings carry no secrets).
+    configFor: (lane) => config.lanes.find((l) => l.id === lane) ?? null,
+    ...(deps.version === undefined ? {} : { gatewayVersion: deps.version }),
+  });
+  let stopping: Promise<void> | null = null;
+  return {
+    bridge,
+    laneEvent: (e) => bridge.laneEvent(e),
+    record(r) {
+      if (r.type === 'occupancy' && typeof r.lane === 'string')
+        bridge.occupancy(r.lane, r as unknown as OccupancyRecordInput);
+    },
+    attach: (lanes) => bridge.attach(lanes),
+    start: () => bridge.start(),
+    stop() {
+      stopping ??= bridge.stop().finally(() => db.close());
+      return stopping;
+    },
+  };
+}

@@ -1,0 +1,128 @@
+/**
+ * The durable outbox without a broker (SPEC §4): batched commits, sequences that never repeat
+ * across reopenings, the disk budget (telemetry first, alarms never), oversized messages, and a
+ * broker that is never there.
+ */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { Outbox } from '../../../src/bridge/outbox.js';
+import { topicTree } from '../../../src/bridge/topics.js';
+import { createUlidGenerator } from '../../../src/bridge/ulid.js';
+import { ManualClock } from '../../../src/core/clock.js';
+import { Counters } from '../../../src/core/counters.js';
+import { silentLogger } from '../../../src/core/logger.js';
+import { openDatabase, type Db } from '../../../src/storage/database.js';
+import { OutboxStore, SEQUENCE_CRASH_SKIP } from '../../../src/storage/outbox-store.js';
+
+function outbox(db: Db, maxBytes = 10_000_000, maxMessageBytes = 65_536) {
+  const store = new OutboxStore(db);
+  const counters = new Counters();
+  const o = new Outbox({
+    store,
+    site: 'port-alpha',
+    topics: topicTree('port-alpha'),
+    ulid: createUlidGenerator(),
+    clock: new ManualClock(1_714_557_600_000),
+    logger: silentLogger,
+    counters,
+    maxBytes,
+    maxMessageBytes,
+  });
+  return { o, store, counters };
+}
+
+const fault = (lane: string, n: number, cls: 'alarm' | 'event' = 'event') => ({
+  type: cls === 'alarm' ? 'rpm.alarm.raised' : 'rpm.device.fault',
+  lane,
+  time: 0,
+  data: { n, pad: 'x'.repeat(200) },
+  class: cls,
+});
+
+describe('outbox', () => {
+  it('commits a burst in few transactions and numbers each source from 1, continuing after a reopen', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'outbox-'));
+    const first = outbox(openDatabase(dir));
+    const results = await Promise.all(
+      Array.from({ length: 1000 }, (_, i) => first.o.enqueueEvent(fault(`lane-${i % 2}`, i))),
+    );
+    expect(results.every((r) => r.committed)).toBe(true);
+    const seqs = results.filter((_, i) => i % 2 === 0).map((r) => (r.committed ? r.sequence : 0));
+    expect(seqs).toEqual(Array.from({ length: 500 }, (_, i) => i + 1));
+    expect(first.store.depth.rows).toBe(1000);
+    first.store.markClosed(); // a clean shutdown
+    first.store.db.close();
+
+    // A restart: the queue is still there, and numbering continues where it stopped.
+    const again = outbox(openDatabase(dir));
+    expect(again.store.depth.rows).toBe(1000);
+    const next = await again.o.enqueueEvent(fault('lane-0', 1000));
+    expect(next.committed && next.sequence).toBe(501);
+    const rows = again.store.after('mqtt', 0, 2000);
+    expect(rows.map((r) => r.id)).toEqual([...rows.map((r) => r.id)].sort((a, b) => a - b));
+    expect(JSON.parse(rows.at(-1)!.payload)).toMatchObject({
+      sequence: '501',
+      subject: 'lane-0',
+      source: 'urn:rpm-gateway:port-alpha:lane-0',
+    });
+    again.store.db.close();
+
+    // A crash (no markClosed): numbers handed out in the last, possibly uncommitted, batch may
+    // be on the wire, so numbering resumes past them — a gap, never a repeat.
+    const afterCrash = outbox(openDatabase(dir));
+    const resumed = await afterCrash.o.enqueueEvent(fault('lane-0', 1001));
+    expect(resumed.committed && resumed.sequence).toBe(501 + SEQUENCE_CRASH_SKIP + 1);
+  });
+
+  it('under a full disk budget evicts telemetry first, then old events, never alarms', async () => {
+    const { o, store, counters } = outbox(openDatabase(mkdtempSync(join(tmpdir(), 'outbox-'))), 40_000);
+    await Promise.all(
+      Array.from({ length: 20 }, (_, i) =>
+        o.enqueueTelemetry('gateway', `rpm_lane,lane=l v=${i} ${i}`.padEnd(300, ' ')),
+      ),
+    );
+    await Promise.all(
+      Array.from({ length: 30 }, (_, i) =>
+        o.enqueueEvent(fault('lane-1', i, i % 3 === 0 ? 'alarm' : 'event')),
+      ),
+    );
+    // Now over budget: each new alarm pushes out what it can, alarms stay.
+    const alarms = await Promise.all(
+      Array.from({ length: 100 }, (_, i) => o.enqueueEvent(fault('lane-1', 100 + i, 'alarm'))),
+    );
+    expect(alarms.every((r) => r.committed)).toBe(true);
+    const byClass = store.countByClass();
+    expect(byClass.telemetry).toBe(0);
+    expect(byClass.event).toBe(0);
+    expect(byClass.alarm).toBe(110);
+    expect(counters.get('bridge.outbox.evicted.telemetry')).toBe(20);
+    expect(counters.get('bridge.outbox.evicted.event')).toBe(20);
+    // With only alarms left, ordinary events and telemetry are refused, not stored.
+    expect(await o.enqueueEvent(fault('lane-1', 999))).toEqual({ committed: false, reason: 'over-budget' });
+    expect(await o.enqueueTelemetry('gateway', 'x v=1 1')).toEqual({
+      committed: false,
+      reason: 'over-budget',
+    });
+    expect(store.countByClass().alarm).toBe(110);
+  });
+
+  it('refuses an oversized message without affecting the rest', async () => {
+    const { o, store, counters } = outbox(
+      openDatabase(mkdtempSync(join(tmpdir(), 'outbox-'))),
+      10_000_000,
+      8192,
+    );
+    const huge = o.enqueueEvent({ ...fault('lane-1', 1), data: { blob: 'x'.repeat(100_000) } });
+    const fine = o.enqueueEvent(fault('lane-1', 2));
+    expect(await huge).toEqual({ committed: false, reason: 'too-large' });
+    expect((await fine).committed).toBe(true);
+    expect(store.depth.rows).toBe(1);
+    expect(counters.get('bridge.outbox.refused.too-large')).toBe(1);
+    // Data that cannot be serialized is refused too (counted), never thrown at the lane.
+    const cyclic: Record<string, unknown> = {};
+    cyclic.self = cyclic;
+    expect((await o.enqueueEvent({ ...fault('lane-1', 3), data: cyclic })).committed).toBe(false);
+  });
+});
