@@ -15,7 +15,22 @@
 import type { ProfileFeatures } from './features.js';
 import type { Assessment, AssessmentCategory, GammaSummary, NeutronSummary } from './types.js';
 
+export type CategoryProbabilities = Readonly<Record<AssessmentCategory, number>>;
+
+/**
+ * An optional trained classifier that refines the rules' category probabilities (SPEC §3 step 4).
+ * Called synchronously for every alarming occupancy with features; the safety rules (neutron →
+ * INVESTIGATE, localized excess in cargo → INVESTIGATE, in doubt → INVESTIGATE) are applied
+ * after it, on whatever it returns. Invalid output (not finite, negative, all zero) or a throw
+ * leaves the rules' probabilities in force.
+ */
+export interface CategoryRefiner {
+  refine(features: ProfileFeatures, probabilities: CategoryProbabilities): CategoryProbabilities;
+}
+
 export interface AdjudicationOptions {
+  /** Refines the category probabilities before the disposition; the safety rules hold over it. */
+  readonly refiner?: CategoryRefiner;
   /** Family-wise NSigma of the gamma decision. Default 6. */
   readonly nSigma?: number;
   /** Which pillar stands on the driver's side. Default 'master'. */
@@ -30,6 +45,8 @@ export interface AdjudicationOptions {
   readonly releaseMedical?: boolean;
   /** Family-wise sigma of a localized peak on a plateau that counts as a hidden source. Default 4. */
   readonly bumpSigma?: number;
+  /** Smallest share of the vehicle a NORM excess must cover to be released. Default 0.5. */
+  readonly normMinCoverage?: number;
 }
 
 export interface AdjudicationInput {
@@ -157,7 +174,8 @@ export function adjudicate(input: AdjudicationInput, o: AdjudicationOptions = {}
     if (!broadByWidth && !isCar && !inCab) localizedInCargo = true;
   }
 
-  const probabilities = softmax(ll);
+  let probabilities = softmax(ll);
+  if (o.refiner !== undefined && f !== null) probabilities = refined(o.refiner, f, probabilities, reasons);
   let category: AssessmentCategory = 'background';
   for (const c of CATEGORIES) if (probabilities[c] > probabilities[category]) category = c;
   const confidence = probabilities[category];
@@ -202,6 +220,15 @@ function decide(input: AdjudicationInput, o: AdjudicationOptions, v: Verdict): A
     return 'INVESTIGATE';
   }
   const p = o.releaseProbability ?? 0.8;
+  const minCoverage = o.normMinCoverage ?? 0.5;
+  if (v.category === 'NORM' && v.confidence >= p && input.features.coverage < minCoverage) {
+    // Bulk NORM fills the cargo (SPEC §2); a central point source seen from both pillars can be
+    // almost as wide as a short load, but it never covers half the vehicle.
+    r.push(
+      `INVESTIGATE: the excess covers ${Math.round(input.features.coverage * 100)} % of the vehicle — too little for a bulk load to be released as NORM`,
+    );
+    return 'INVESTIGATE';
+  }
   if (v.category === 'NORM' && v.confidence >= p) {
     r.push(`RELEASE: NORM (${Math.round(v.confidence * 100)} %), no localized excess`);
     return 'RELEASE';
@@ -284,6 +311,34 @@ function describePosition(f: ProfileFeatures, isCar: boolean, inCab: boolean): s
   if (isCar)
     return `at ${pct} (${m}) of a ${fmt(f.vehicleLengthM ?? 0, 1)} m car: in the passenger compartment`;
   return inCab ? `in the cab (${m})` : `at ${pct} (${m}): in the cargo`;
+}
+
+function refined(
+  refiner: CategoryRefiner,
+  f: ProfileFeatures,
+  p: Record<AssessmentCategory, number>,
+  reasons: string[],
+): Record<AssessmentCategory, number> {
+  let out: CategoryProbabilities;
+  try {
+    out = refiner.refine(f, p);
+  } catch {
+    reasons.push('the classifier failed: the rules alone decide');
+    return p;
+  }
+  let sum = 0;
+  for (const c of CATEGORIES) {
+    const v = out[c];
+    if (!(Number.isFinite(v) && v >= 0)) {
+      reasons.push('the classifier returned invalid probabilities: the rules alone decide');
+      return p;
+    }
+    sum += v;
+  }
+  if (!(sum > 0)) return p;
+  const r = { background: 0, NORM: 0, medical: 0, threat: 0 };
+  for (const c of CATEGORIES) r[c] = out[c] / sum;
+  return r;
 }
 
 function softmax(ll: Record<AssessmentCategory, number>): Record<AssessmentCategory, number> {

@@ -18,6 +18,15 @@
  *   that Poisson noise would move it (gamma ≥ 50 cps; NB lines repeat small integers
  *   legitimately). Excluded until the value changes.
  * - absurd: negative, not finite, or above `maxCps`: the value is ignored.
+ *
+ * Settling. A VM-250 report is the device's running mean over its `backgroundTime` (SG3 f3,
+ * default 20 s = 4 reports), so after a channel's level changes — a fault starts or ends, a dead
+ * or stuck channel recovers, or a report jumps away from the channel's own history (≥ 10 % and
+ * ≥ 5σ: a fault the device has not flagged yet) — the next reports are a mix of the old and the
+ * new level. Such a channel is *settling* for that many reports: its estimate is the latest
+ * report (not the median of a lagging ring), and the gamma detector replaces it with the
+ * occupancy's own look-back (or leaves the channel out without one). The neutron detector
+ * leaves settling, faulted and anomalously high tubes out of its tests.
  */
 import type { BackgroundEvent, Radiation } from '../domain/lane-events.js';
 import type { HealthFinding } from './types.js';
@@ -32,6 +41,8 @@ export interface BackgroundTrackerOptions {
   readonly maxCps?: number;
   /** Others' median above which a zero channel is dead. Default 20 cps (gamma only). */
   readonly deadFloorCps?: number;
+  /** Reports a channel settles after a level change (the running mean's length + 1). Default 5. */
+  readonly settleReports?: number;
 }
 
 const NO_FINDINGS: readonly HealthFinding[] = Object.freeze([]);
@@ -46,6 +57,15 @@ interface ChannelState {
   stuck: boolean;
   dead: boolean;
   absurd: boolean;
+  /** Reports left until the channel's running mean has forgotten its previous level. */
+  settle: number;
+  /** A neutron tube far above the others in the latest report (a fault the device has not flagged). */
+  anomalous: boolean;
+  /** The latest report jumped away from the channel's history; a second one confirms the change. */
+  pending: boolean;
+  /** Median of the ring (valid unless `dirty`). */
+  estimate: number;
+  dirty: boolean;
 }
 
 export class BackgroundTracker {
@@ -63,6 +83,9 @@ export class BackgroundTracker {
   /** Every accepted report so far carried whole numbers (VM-250 NB truncation). */
   private integerOnly = true;
   private accepted = 0;
+  private settleReports: number;
+  /** Findings of the report being taken (none on most lines: no allocation then). */
+  private found: HealthFinding[] | null = null;
 
   constructor(
     readonly radiation: Radiation,
@@ -74,6 +97,7 @@ export class BackgroundTracker {
     this.stuckRepeats = Math.max(2, options.stuckRepeats ?? 8);
     this.maxCps = options.maxCps ?? (radiation === 'gamma' ? 200_000 : 10_000);
     this.deadFloor = options.deadFloorCps ?? 20;
+    this.settleReports = Math.max(0, Math.round(options.settleReports ?? 5));
     this.state = [];
     for (let c = 0; c < this.channels; c++) {
       this.state.push({
@@ -86,6 +110,11 @@ export class BackgroundTracker {
         stuck: false,
         dead: false,
         absurd: false,
+        settle: 0,
+        anomalous: false,
+        pending: false,
+        estimate: NaN,
+        dirty: false,
       });
     }
     this.sums = new Float64Array(this.ringSize);
@@ -94,14 +123,11 @@ export class BackgroundTracker {
 
   /** Take one background report. Returns the findings that started with it (usually none). */
   update(e: BackgroundEvent): readonly HealthFinding[] {
-    let findings: HealthFinding[] | null = null;
-    const add = (f: HealthFinding): void => {
-      (findings ??= []).push(f);
-    };
+    this.found = null;
     const cps = e.cps;
     if (cps.length !== this.channels && !this.mismatchReported) {
       this.mismatchReported = true;
-      add(
+      this.add(
         finding(
           'channel-count-mismatch',
           this.radiation,
@@ -118,7 +144,9 @@ export class BackgroundTracker {
       const v = c < cps.length ? cps[c]! : NaN;
       if (!Number.isFinite(v) || v < 0 || v > this.maxCps) {
         if (!s.absurd)
-          add(finding('absurd-background', this.radiation, c, `${this.name(c)} reported ${v} cps: ignored`));
+          this.add(
+            finding('absurd-background', this.radiation, c, `${this.name(c)} reported ${v} cps: ignored`),
+          );
         s.absurd = true;
         sumOk = false;
         continue;
@@ -128,7 +156,7 @@ export class BackgroundTracker {
       const othersCount = this.radiation === 'gamma' && this.channels > 1 && lineMedian >= this.deadFloor;
       if (v === 0 && (othersCount || (this.radiation === 'gamma' && this.channels === 1))) {
         if (!s.dead)
-          add(
+          this.add(
             finding('dead-channel', this.radiation, c, `${this.name(c)} reads 0 cps while the lane counts`),
           );
         s.dead = true;
@@ -137,14 +165,15 @@ export class BackgroundTracker {
       }
       if (s.dead) {
         s.dead = false;
-        s.count = 0; // counting again: start afresh
+        this.restart(s); // counting again: start afresh, the running mean still holds the zeros
       }
+      const previous = s.last;
       s.repeats = v === s.last && v > 0 ? s.repeats + 1 : 0;
       s.last = v;
       const canStick = this.radiation === 'gamma' && v >= 50;
       if (canStick && s.repeats + 1 >= this.stuckRepeats) {
         if (!s.stuck)
-          add(
+          this.add(
             finding(
               'stuck-channel',
               this.radiation,
@@ -153,13 +182,14 @@ export class BackgroundTracker {
             ),
           );
         s.stuck = true;
-      } else if (s.repeats === 0) {
+      } else if (s.repeats === 0 && s.stuck) {
         s.stuck = false;
+        this.restart(s);
       }
       const fault = e.fault === 'none' ? 'none' : this.faultOf(e.fault, v, lineMedian);
       if (fault !== s.fault) {
         if (fault !== 'none') {
-          add(
+          this.add(
             finding(
               fault === 'high' ? 'background-fault-high' : 'background-fault-low',
               this.radiation,
@@ -169,9 +199,25 @@ export class BackgroundTracker {
           );
         }
         s.fault = fault;
-        s.count = 0; // the channel's level changed: adopt the new one at once
+        this.restart(s); // the channel's level changed: adopt the new one at once
+      } else if (this.jumped(s, v, previous)) {
+        // A level change the device has not flagged (yet): suspect at once (the next occupancy
+        // leans on its look-back), confirmed by a second report (one spike stays a spike).
+        if (s.pending) this.restart(s);
+        else s.pending = true;
+      } else {
+        s.pending = false;
+      }
+      if (this.radiation === 'neutron') {
+        s.anomalous = this.channels > 2 && v > Math.max(2 * lineMedian, lineMedian + 5);
+      }
+      if (s.settle > 0) {
+        // The running mean is still mixing levels: keep only the latest report.
+        s.settle--;
+        s.count = 0;
       }
       push(s, v, this.ringSize);
+      s.dirty = true;
       sum += v;
     }
     if (sumOk) {
@@ -180,7 +226,13 @@ export class BackgroundTracker {
       this.sumCount = Math.min(this.ringSize, this.sumCount + 1);
     }
     this.accepted++;
-    return findings ?? NO_FINDINGS;
+    const out = this.found ?? NO_FINDINGS;
+    this.found = null;
+    return out;
+  }
+
+  private add(f: HealthFinding): void {
+    (this.found ??= []).push(f);
   }
 
   /** At least one report has been taken for some channel. */
@@ -201,9 +253,29 @@ export class BackgroundTracker {
   /** Robust estimate for channel c, cps; NaN when unknown. */
   cps(c: number): number {
     const s = this.state[c];
-    if (!s || s.count === 0) return NaN;
-    for (let i = 0; i < s.count; i++) this.scratch[i] = s.ring[i]!;
-    return medianInPlace(this.scratch, s.count);
+    return !s || s.count === 0 ? NaN : this.estimate(s);
+  }
+
+  /**
+   * The channel's level changed within the device's averaging time: its reports still lag
+   * (the estimate is the latest report; prefer the occupancy's own look-back).
+   */
+  settling(c: number): boolean {
+    const s = this.state[c];
+    return s !== undefined && (s.settle > 0 || s.pending);
+  }
+
+  /** A neutron tube far above the others in the latest report, or in a declared fault. */
+  suspect(c: number): boolean {
+    const s = this.state[c];
+    return s !== undefined && (s.anomalous || s.fault !== 'none' || s.settle > 0 || s.pending);
+  }
+
+  /** The device's averaging time (SG3 f3 / SN1 f6, seconds): how long a level change lags. */
+  setAveragingTime(seconds: number): void {
+    if (Number.isFinite(seconds) && seconds > 0 && seconds <= 600) {
+      this.settleReports = Math.ceil(seconds / 5) + 1; // + 1: a change inside a report's interval
+    }
   }
 
   /** The channel is fit to test with: known, not dead, not stuck, not absurd. */
@@ -226,6 +298,32 @@ export class BackgroundTracker {
     if (!(med > 0)) return 0;
     for (let i = 0; i < n; i++) this.scratch[i] = Math.abs(this.sums[i]! - med);
     return (1.4826 * medianInPlace(this.scratch, n)) / med;
+  }
+
+  /** The ring's median, recomputed only after a push. */
+  private estimate(s: ChannelState): number {
+    if (s.dirty) {
+      for (let i = 0; i < s.count; i++) this.scratch[i] = s.ring[i]!;
+      s.estimate = medianInPlace(this.scratch, s.count);
+      s.dirty = false;
+    }
+    return s.estimate;
+  }
+
+  private restart(s: ChannelState): void {
+    s.count = 0;
+    s.pending = false;
+    s.settle = this.settleReports;
+  }
+
+  /** The report left the channel's history by ≥ 10 % and ≥ 5σ of a 5 s count (gamma). */
+  private jumped(s: ChannelState, v: number, previous: number): boolean {
+    if (this.radiation !== 'gamma' || s.count < 2) return false;
+    // Within 5 % of the previous report (accepted without a jump) is no jump: skip the median.
+    if (Math.abs(v - previous) <= 0.05 * previous) return false;
+    const med = this.estimate(s);
+    const d = Math.abs(v - med);
+    return d > 0.1 * med && d > 5 * Math.sqrt(Math.max(1, med) / 5);
   }
 
   private faultOf(fault: 'high' | 'low', v: number, lineMedian: number): 'none' | 'high' | 'low' {

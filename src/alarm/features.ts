@@ -13,7 +13,8 @@
  * or a NORM plateau pulls that median up, never down, so s errs low: conservative), in [0, 0.3].
  */
 import type { GammaDetector } from './gamma.js';
-import { familySigma, medianInPlace, poissonSigma } from './stats.js';
+import { plateauBump } from './plateau.js';
+import { medianInPlace } from './stats.js';
 
 export interface FeatureOptions {
   /** Samples the device holds the occupancy after the vehicle clears. Default 10. */
@@ -111,7 +112,10 @@ export function extractFeatures(
   // The excess is measured against the baseline of the test that found it (the shadowed level
   // for a local test, the background for the other), so a less shadowed cab never outshines it.
   const level = d.bestCentre >= first ? Math.min(1, Math.max(0.5, d.bestLevel)) : 1 - s;
-  const base = (_i: number, m: number): number => level * m;
+  // With a measured speed, the shadowed level holds only while the cargo is in the plane: the
+  // cab, the look-back and the hold-in are at the full background. Measuring them against the
+  // cargo's level would turn the cab into "excess" and widen a point source into a plateau.
+  const base = (i: number, m: number): number => (d.shadowedAt(i) ? level : Math.max(level, 1 - 0.05)) * m;
 
   // Peak of the excess, smoothed over a point source's width.
   const pointWidthS = v === null ? null : (1.533 * (o.referenceDistanceM ?? 2.25)) / v;
@@ -195,7 +199,7 @@ export function extractFeatures(
   const widthRatio = pointWidthS === null ? null : widthS / pointWidthS;
   const coverage = covered / Math.max(1, vEnd - first);
   const broad = (widthRatio !== null && widthRatio >= 1.8) || coverage >= 0.35;
-  const bump = broad ? findBump(d, left, right, base, mu, pointWidthS, v, lengthM, offset, vehicleS) : null;
+  const bump = broad ? findBump(d, left, right, mu, pointWidthS, v, lengthM, offset, vehicleS) : null;
   return {
     samples: count,
     speedMps: v,
@@ -217,16 +221,11 @@ export function extractFeatures(
   };
 }
 
-/**
- * A localized excess on top of a plateau: inside the half-max region [left, right], windows of a
- * point source's width tested against the higher of their two flanks (flanks clipped to the
- * plateau, so the plateau's own edges never look like a peak). Family-wise over the positions.
- */
+/** A localized excess on top of the plateau [left, right], against a model of the plateau. */
 function findBump(
   d: GammaDetector,
   left: number,
   right: number,
-  base: (i: number, m: number) => number,
   mu: number,
   pointWidthS: number | null,
   v: number | null,
@@ -235,41 +234,14 @@ function findBump(
   vehicleS: number,
 ): Bump | null {
   const p = d.profile;
-  const g = p.sumGroup;
   const dt = d.sampleS;
   const w = Math.max(3, Math.round((1.2 * (pointWidthS ?? 1.4)) / dt));
-  const gap = Math.ceil(w / 2);
-  let best = 0;
-  let bestAt = -1;
-  let positions = 0;
-  for (let j = left + w - 1; j <= right; j++) {
-    const lo = j - w;
-    const le = lo - gap;
-    const ls = Math.max(left - 1, le - w);
-    const rs = j + gap;
-    const re = Math.min(right, rs + w);
-    const nl = le - ls;
-    const nr = re - rs;
-    // Two flanks of at least half a window each, inside the plateau: a one-sided or thin flank
-    // turns the plateau's own shape and noise into false peaks.
-    if (Math.min(nl, nr) < Math.max(2, Math.ceil(w / 2))) continue;
-    const rl = p.window(g, ls, le) / nl;
-    const rr = p.window(g, rs, re) / nr;
-    const useRight = rr >= rl;
-    const rate = Math.max(useRight ? rr : rl, base(j, mu));
-    const flank = useRight ? nr : nl;
-    positions++;
-    const z = poissonSigma(p.window(g, lo, j), rate * w) / Math.sqrt(1 + w / flank);
-    if (z > best) {
-      best = z;
-      bestAt = j - (w - 1) / 2;
-    }
-  }
-  if (bestAt < 0 || positions === 0) return null;
-  const timeS = (bestAt + 0.5) * dt;
+  const found = plateauBump(p, p.sumGroup, p.first, p.n, left, right, dt, () => mu, w);
+  if (found === null) return null;
+  const timeS = (found.centre + 0.5) * dt;
   const position =
     v !== null && lengthM !== null ? (v * timeS - offset) / lengthM : timeS / Math.max(dt, vehicleS);
-  return { sigma: familySigma(best, positions), timeS, position, widthS: w * dt };
+  return { sigma: found.sigma, timeS, position, widthS: w * dt };
 }
 
 function clamp(x: number, lo: number, hi: number): number {

@@ -13,7 +13,8 @@ export class GammaProfile {
   readonly groups: number;
   readonly sumGroup: number;
   readonly capacity: number;
-  private readonly cums: Float64Array[];
+  /** Running sums, sample-major: entry (i mod capacity)·groups + g. One array: reads stay local. */
+  private readonly cums: Float64Array;
   private readonly usableMask: Uint8Array;
   /** Samples appended so far (absolute index of the next one). */
   n = 0;
@@ -23,8 +24,7 @@ export class GammaProfile {
     this.groups = this.channels > 1 ? this.channels + 1 : 1;
     this.sumGroup = this.channels > 1 ? this.channels : 0;
     this.capacity = Math.max(16, capacity);
-    this.cums = [];
-    for (let g = 0; g < this.groups; g++) this.cums.push(new Float64Array(this.capacity));
+    this.cums = new Float64Array(this.capacity * this.groups);
     this.usableMask = new Uint8Array(this.channels).fill(1);
   }
 
@@ -55,26 +55,24 @@ export class GammaProfile {
   /** Append one sample (already validated: finite, non-negative). */
   append(counts: ArrayLike<number>): void {
     const i = this.n;
-    const at = i % this.capacity;
-    const prev = i === 0 ? -1 : (i - 1) % this.capacity;
+    const G = this.groups;
+    const at = (i % this.capacity) * G;
+    const prev = i === 0 ? -1 : ((i - 1) % this.capacity) * G;
+    const cums = this.cums;
     let s = 0;
     for (let c = 0; c < this.channels; c++) {
       const x = counts[c]!;
-      const cum = this.cums[c]!;
-      cum[at] = (prev < 0 ? 0 : cum[prev]!) + x;
+      cums[at + c] = (prev < 0 ? 0 : cums[prev + c]!) + x;
       if (this.usableMask[c] === 1) s += x;
     }
-    if (this.groups > 1) {
-      const cum = this.cums[this.sumGroup]!;
-      cum[at] = (prev < 0 ? 0 : cum[prev]!) + s;
-    }
+    if (G > 1) cums[at + this.sumGroup] = (prev < 0 ? 0 : cums[prev + this.sumGroup]!) + s;
     this.n++;
   }
 
   /** Count of group g over samples 0…i (i < first → treated as the start: callers stay in range). */
   cum(g: number, i: number): number {
     if (i < 0) return 0;
-    return this.cums[g]![i % this.capacity]!;
+    return this.cums[(i < this.capacity ? i : i % this.capacity) * this.groups + g]!;
   }
 
   /** Counts of group g over absolute samples (a, b], i.e. b − a samples ending at b. */
@@ -92,7 +90,8 @@ export class GammaProfile {
     if (this.usableMask[c] === 0) return;
     this.usableMask[c] = 0;
     if (this.groups === 1) return;
-    const sum = this.cums[this.sumGroup]!;
+    const G = this.groups;
+    const sg = this.sumGroup;
     const from = this.first;
     // The base before `first` is unknown once the ring has wrapped: restart the sum there at the
     // channels' own base, which keeps every readable difference exact.
@@ -100,12 +99,12 @@ export class GammaProfile {
     for (let c2 = 0; c2 < this.channels; c2++) {
       if (this.usableMask[c2] === 1) acc += from === 0 ? 0 : this.cum(c2, from - 1);
     }
-    if (from > 0) sum[(from - 1) % this.capacity] = acc;
+    if (from > 0) this.cums[((from - 1) % this.capacity) * G + sg] = acc;
     for (let i = from; i < this.n; i++) {
       let s = 0;
       for (let c2 = 0; c2 < this.channels; c2++) if (this.usableMask[c2] === 1) s += this.at(c2, i);
       acc += s;
-      sum[i % this.capacity] = acc;
+      this.cums[(i % this.capacity) * G + sg] = acc;
     }
   }
 }

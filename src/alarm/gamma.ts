@@ -3,14 +3,10 @@
  * gross-count samples, per channel and summed, at several widths, decided on the sample that
  * makes them decisive.
  *
- * Baseline. At the first scan sample the per-channel background (robust line estimate) is
- * frozen and checked against the pre-trigger look-back: a look-back consistent with it is
- * averaged in (inverse-variance), a look-back far *below* it means the background fell and is
- * used instead (a source cannot lower counts), one far above it is ignored (an approaching
- * source or a rise: kept conservative). A channel in a background fault whose look-back
- * disagrees takes its look-back (the device's running mean lags a fault). No lines: the
- * look-back; no look-back either: the first second of the occupancy (flagged: any alarm then
- * goes to INVESTIGATE).
+ * Baseline: fixed at the first scan sample from the background reports and the pre-trigger
+ * look-back ({@link GammaBaseline}, gamma-baseline.ts); sample health checks in gamma-checks.ts;
+ * the shadowing-corrected tests in gamma-local.ts; the widths and the threshold in
+ * gamma-windows.ts; the shadowed level and the cargo interior in gamma-level.ts.
  *
  * Windows. 1 s (5 samples, the device's `Intervals`) plus widths matched to a point source's
  * peak, 1.2 × FWHM with FWHM = 1.533·d/v for d = 1, 2.25 and 3.5 m from the panel at the
@@ -22,17 +18,18 @@
  *   so this test never alarms on it — and a heavy load hides a source from it.
  * - `local` (the shadowing correction, decided once the right flank is in, a delay of ~2w):
  *   flanks of L = 2w samples (5–25) one window away on both sides. When both flanks sit at the
- *   vehicle's shadowed level — 1 − suppression, the median of the occupancy's 1 s block ratios
- *   (re-estimated at the end from the vehicle's samples only) — within 3σ and a quarter of the
- *   shadow depth plus a fifth of the window's own excess (a source's tail), the window is
- *   tested against that precise level. Otherwise (a flank on a step: the cab/cargo boundary,
- *   the vehicle's end) against the higher flank, capped at k·B. A step therefore never looks
- *   like a source, and a heavy load's shadowing cannot hide one.
+ *   vehicle's shadowed level ({@link ShadowLevel}, gamma-level.ts: the cargo's level, from the
+ *   samples in which the plane surely sees cargo) within 3σ and a quarter of the shadow depth
+ *   plus a fifth of the window's own excess (a source's tail), the window is tested against
+ *   that precise level. With a measured speed, flanks are clipped to that cargo interior, and a
+ *   window inside it may lean on one flank at the level when the other runs into the cab or the
+ *   empty lane (a source next to the cab or at the rear door). Otherwise (a flank on a step)
+ *   against the higher flank, capped at k·B. A step therefore never looks like a source, and a
+ *   heavy load's shadowing cannot hide one.
  *
  * Significance: the signed root of the Poisson deviance (exact-tail accuracy at small counts),
- * deflated by the baseline's own uncertainty (background: √(1 + ε²μ), ε the relative error of
- * the background — spread of the reports and look-back, floor 0.5 %; shadowed level: its
- * median's standard error; higher flank: √(1 + w/L)). Reported sigmas are per test, in the
+ * deflated by the baseline's own uncertainty (background: √(1 + ε²μ), ε the group's relative
+ * error of the baseline; shadowed level: its standard error; higher flank: √(1 + w/L)). Reported sigmas are per test, in the
  * device's sense (threshold = NSigma per window). Multiple testing: per occupancy, m = 2·K·G
  * tests (K widths, G groups) at each of n positions (n ≥ 150); the threshold is the larger of
  * NSigma and the Bonferroni z for `falseAlarmBudget` over m·n tests (5.45σ at m = 40, n = 150
@@ -41,9 +38,14 @@
 import type { SampleEvent } from '../domain/lane-events.js';
 import type { BackgroundTracker } from './background.js';
 import { finding } from './background.js';
+import { GammaBaseline, type Report } from './gamma-baseline.js';
+import { SampleChecks, type ChannelHost } from './gamma-checks.js';
+import { ShadowLevel } from './gamma-level.js';
 import { GammaProfile } from './gamma-profile.js';
-import { medianInPlace, poissonSigma, sigmaOfLogP } from './stats.js';
-import type { GammaTestId, HealthFinding } from './types.js';
+import { localTest, type LocalHost } from './gamma-local.js';
+import { matchedTests, testThreshold, type WindowTest } from './gamma-windows.js';
+import { poissonSigma } from './stats.js';
+import type { GammaTestId, HealthCode, HealthFinding } from './types.js';
 
 export interface GammaOptions {
   /** Family-wise N-sigma. Default 6. */
@@ -68,12 +70,8 @@ export interface GammaOptions {
   readonly falseAlarmBudget?: number;
   /** Largest background suppression by a vehicle believed (SPEC §2: 30 %). Default 0.3. */
   readonly maxSuppression?: number;
-}
-
-interface Test {
-  readonly w: number;
-  readonly gap: number;
-  readonly flank: number;
+  /** Longest cab plus cab-to-cargo gap (m): the cargo's level is measured behind it. Default 3.5. */
+  readonly cabMaxM?: number;
 }
 
 export interface GammaHit {
@@ -82,77 +80,63 @@ export interface GammaHit {
   readonly sample: number;
 }
 
-const NOMINAL_SPEEDS_MPS = [1, 2.5, 4];
-
-export class GammaDetector {
+export class GammaDetector implements ChannelHost, LocalHost {
   readonly profile: GammaProfile;
   private readonly nSigma: number;
   private readonly distances: readonly number[];
   private readonly maxWindowS: number;
-  private readonly floor: number;
-  private readonly maxCps: number;
-  private readonly stuckSamples: number;
   private readonly names: readonly string[];
+  private readonly base: GammaBaseline;
+  private readonly checks: SampleChecks;
+  /** The vehicle's shadowed level and the cargo interior. */
+  readonly level: ShadowLevel;
+  private readonly budget: number;
+  private readonly reportFn: Report;
   // per occupancy
-  private tests: Test[] = [];
-  private readonly bg: Float64Array; // per channel cps (after look-back correction)
-  private readonly pre: Float64Array; // per channel pre-trigger counts
-  private preS = 0;
-  private epsilon = 0;
+  private tests: readonly WindowTest[] = [];
+  /** Relative error of each group's expected counts, and the expected counts per sample. */
+  private readonly epsG: Float64Array;
+  private readonly expG: Float64Array;
   private intervalS = 0.2;
   private armed = false;
-  private fallbackBaseline = false;
-  private readonly first: Float64Array; // fallback: first second's counts per channel
-  private firstN = 0;
-  private readonly runValue: Float64Array;
-  private readonly runLength: Uint16Array;
-  private readonly scratch: Float64Array;
-  /** Arming's per-channel look-back ratios (apart from `scratch`, which holds the sample). */
-  private readonly ratios: Float64Array;
+  private out: HealthFinding[] = [];
   private readonly reported = new Set<string>();
   private thresholdRaw = Infinity;
   /** Highest raw (per-test) z so far: the cheap Gaussian pre-filter's bar. */
   private maxRaw = 0;
-  private groupsInUse = 1;
-  private readonly budget: number;
   private budgetN = 0;
-  private readonly sMax: number;
-  /** 1 s block ratios of the summed counts to the unshadowed background, sorted. */
-  private readonly blocks: Float64Array;
-  private nBlocks = 0;
-  /** Vehicle level relative to the unshadowed background (1 − suppression), and its error. */
-  private kv = 1;
-  private kvErr = 0;
+  private levelScratch = new Float64Array(0);
+  /** Lowest level any streaming test used (the end re-runs everything when it ends lower). */
+  private kvMinStream = 1;
+  private bgScreen = new Float64Array(0);
+  private lvScreen = new Float64Array(0);
+  private screenBar = NaN;
+  private screenKv = NaN;
   maxSigma = 0;
   best: GammaTestId | null = null;
   bestSample = -1;
   /** Centre (sample index) of the most significant window, and its baseline ÷ background. */
   bestCentre = -1;
   bestLevel = 1;
-  /** A count beyond the detector's range was seen: the verdict must be INVESTIGATE. */
-  absurdHigh = false;
   speedMps: number | null = null;
 
   constructor(channelNames: readonly string[], channels: number, o: GammaOptions = {}) {
     this.nSigma = o.nSigma ?? 6;
     this.distances = o.panelDistancesM ?? [1, 2.25, 3.5];
     this.maxWindowS = o.maxWindowS ?? 6;
-    this.floor = o.uncertaintyFloor ?? 0.005;
-    this.maxCps = o.maxCps ?? 200_000;
-    this.stuckSamples = o.stuckSamples ?? 8;
     this.budget = o.falseAlarmBudget ?? 1e-4;
-    this.sMax = o.maxSuppression ?? 0.3;
     this.profile = new GammaProfile(channels, o.maxSamples ?? 1500);
-    this.blocks = new Float64Array(Math.ceil(this.profile.capacity / 5) + 2);
     const c = this.profile.channels;
     this.names = Array.from({ length: c }, (_, k) => channelNames[k] ?? `channel ${k + 1}`);
-    this.bg = new Float64Array(c);
-    this.pre = new Float64Array(c);
-    this.first = new Float64Array(c);
-    this.runValue = new Float64Array(c);
-    this.runLength = new Uint16Array(c);
-    this.scratch = new Float64Array(c);
-    this.ratios = new Float64Array(c);
+    this.base = new GammaBaseline(c, o.uncertaintyFloor ?? 0.005);
+    this.checks = new SampleChecks(c, this.names, o.maxCps ?? 200_000, o.stuckSamples ?? 8);
+    this.level = new ShadowLevel(this.profile.capacity, {
+      ...(o.maxSuppression === undefined ? {} : { maxSuppression: o.maxSuppression }),
+      ...(o.cabMaxM === undefined ? {} : { cabMaxM: o.cabMaxM }),
+    });
+    this.epsG = new Float64Array(this.profile.groups);
+    this.expG = new Float64Array(this.profile.groups);
+    this.reportFn = (code, ch, message) => this.report(code, ch, message);
   }
 
   get channels(): number {
@@ -161,15 +145,16 @@ export class GammaDetector {
 
   /** Per-sample expected counts of channel c (background, look-back corrected). */
   expected(c: number): number {
-    return this.bg[c]! * this.intervalS;
+    return this.armed ? this.base.bg[c]! * this.intervalS : 0;
   }
 
-  /** Per-sample expected counts of group g. */
+  usable(c: number): boolean {
+    return this.profile.usable(c);
+  }
+
+  /** Per-sample expected counts of group g (cached: set at arming and when a channel leaves). */
   expectedGroup(g: number): number {
-    if (g < this.channels) return this.expected(g);
-    let s = 0;
-    for (let c = 0; c < this.channels; c++) if (this.profile.usable(c)) s += this.expected(c);
-    return s;
+    return this.armed ? this.expG[g]! : 0;
   }
 
   get sampleS(): number {
@@ -177,26 +162,45 @@ export class GammaDetector {
   }
 
   get usesFallbackBaseline(): boolean {
-    return this.fallbackBaseline;
+    return this.base.fallback;
+  }
+
+  get absurdHigh(): boolean {
+    return this.checks.absurdHigh;
+  }
+
+  /**
+   * Is sample i inside the cargo interior, where the shadowed level applies? Without a measured
+   * speed the interior is unknown and every sample counts as shadowed (the earlier behaviour).
+   */
+  shadowedAt(i: number): boolean {
+    return !this.level.known || this.level.inside(i);
+  }
+
+  /** Estimated background suppression by the vehicle (0 … maxSuppression). */
+  get suppression(): number {
+    return 1 - this.level.kv;
+  }
+
+  /** The per-test threshold in force (NSigma, or higher when the false-alarm budget needs it). */
+  get threshold(): number {
+    return this.thresholdRaw;
   }
 
   /** Background summed over usable channels (cps); null before the baseline is set. */
   backgroundCps(): number | null {
-    if (!this.armed && this.firstN === 0) return null;
+    if (!this.armed && !this.base.started) return null;
     let s = 0;
-    for (let c = 0; c < this.channels; c++) if (this.profile.usable(c)) s += this.bg[c]!;
+    for (let c = 0; c < this.channels; c++) if (this.profile.usable(c)) s += this.base.bg[c]!;
     return s;
   }
 
   begin(speedKph: number | null): void {
     this.profile.reset();
-    this.pre.fill(0);
-    this.preS = 0;
+    this.base.reset();
+    this.checks.reset();
+    this.level.reset();
     this.armed = false;
-    this.fallbackBaseline = false;
-    this.firstN = 0;
-    this.first.fill(0);
-    this.runLength.fill(0);
     this.reported.clear();
     this.maxSigma = 0;
     this.maxRaw = 0;
@@ -204,50 +208,47 @@ export class GammaDetector {
     this.bestSample = -1;
     this.bestCentre = -1;
     this.bestLevel = 1;
-    this.absurdHigh = false;
-    this.nBlocks = 0;
-    this.kv = 1;
-    this.kvErr = 0;
     this.speedMps = speedKph === null ? null : speedKph / 3.6;
     this.tests = [];
+    this.kvMinStream = 1;
   }
 
   /**
-   * One gamma sample. Returns the first hit over NSigma (the caller decides whether it is the
-   * occupancy's first decision) or null; findings go to `out`.
+   * One gamma sample. Returns the first hit over the threshold (the caller decides whether it
+   * is the occupancy's first decision) or null; findings go to `out`.
    */
   sample(e: SampleEvent, tracker: BackgroundTracker, out: HealthFinding[]): GammaHit | null {
-    const counts = this.validate(e, out);
+    this.out = out;
+    const dt = e.intervalMs > 0 ? e.intervalMs / 1000 : this.intervalS;
+    const counts = this.checks.validate(e.counts, dt, this);
     if (e.preTrigger && !this.armed) {
-      for (let c = 0; c < this.channels; c++) this.pre[c]! += counts[c]!;
-      this.preS += e.intervalMs / 1000;
+      this.base.addPre(counts, e.intervalMs / 1000);
       return null;
     }
     if (!this.armed) {
       this.intervalS = e.intervalMs > 0 ? e.intervalMs / 1000 : 0.2;
-      if (!this.arm(tracker, out)) {
+      if (this.base.fallback || !this.base.arm(tracker, this.profile, this.names, this.reportFn)) {
         // No background and no look-back: the first second of the occupancy stands in.
-        for (let c = 0; c < this.channels; c++) this.first[c]! += counts[c]!;
-        this.firstN++;
         this.profile.append(counts);
-        if (this.firstN * this.intervalS < 1 - 1e-9) return null;
-        for (let c = 0; c < this.channels; c++) this.bg[c] = this.first[c]! / (this.firstN * this.intervalS);
-        this.epsilon = 1 / Math.sqrt(Math.max(1, sum(this.first)));
-        this.finishArming(out);
+        if (!this.base.fallbackSample(counts, this.intervalS)) return null;
+        this.finishArming();
         return this.retest();
       }
+      this.finishArming();
     }
-    this.checkStuckDead(counts, out);
+    this.checks.runs(this);
     this.profile.append(counts);
-    if (this.profile.n % 5 === 0) this.addBlock(this.profile.n - 1);
-    return this.testAt(this.profile.n - 1);
+    const i = this.profile.n - 1;
+    if (this.level.inside(i)) this.addLevel(i);
+    return this.testAt(i);
   }
 
-  /** The speed is known (or changed): new matched widths, and the samples so far re-tested. */
+  /** The speed is known (or changed): new matched widths, the cargo interior, a re-test. */
   speed(speedKph: number): GammaHit | null {
-    const v = speedKph / 3.6;
-    this.speedMps = v;
+    this.speedMps = speedKph / 3.6;
     if (!this.armed) return null;
+    this.level.setInterior(this.speedMps, this.intervalS, null);
+    this.rebuildLevel(this.profile.n);
     this.buildTests();
     return this.retest();
   }
@@ -261,48 +262,45 @@ export class GammaDetector {
     if (!this.armed) return null;
     const n = this.profile.n;
     const end = n - holdin >= this.profile.first + 15 ? n - holdin : n;
-    this.rebuildBlocks(end);
+    if (this.level.known) this.level.setInterior(this.speedMps, this.intervalS, end);
+    this.rebuildLevel(end);
+    this.refreshScreens();
+    // Windows tested while streaming against a level no lower than the final one cannot turn
+    // into alarms now, except those whose flanks the end (or the interior's end) cut: only the
+    // tail is re-run then. A lower final level re-runs everything.
+    let from = this.profile.first;
+    if (this.level.kv >= this.kvMinStream - 0.002) {
+      let reach = 0;
+      for (const t of this.tests) reach = Math.max(reach, t.w + t.gap + t.flank + Math.ceil(t.w / 2) + 1);
+      const hi = Number.isFinite(this.level.hi) ? this.level.hi : n;
+      from = Math.max(from, Math.min(n - 1, hi) - reach);
+    }
     let hit: GammaHit | null = null;
-    for (const t of this.tests) {
-      for (let j = this.profile.first + t.w - 1; j < n; j++) hit ??= this.localTest(t, j, n - 1);
+    for (let k = 0; k < this.tests.length; k++) {
+      const t = this.tests[k]!;
+      for (let j = Math.max(from, this.profile.first + t.w - 1); j < n; j++)
+        hit ??= localTest(this, this.tests[k]!, this.lvScreen, k, j, n - 1);
     }
     return hit;
   }
 
-  /** Estimated background suppression by the vehicle (0 … maxSuppression). */
-  get suppression(): number {
-    return 1 - this.kv;
+  private addLevel(i: number): void {
+    const mu = this.expectedGroup(this.profile.sumGroup);
+    if (mu > 0) this.level.add(this.profile.at(this.profile.sumGroup, i) / mu, mu);
   }
 
-  private addBlock(last: number): void {
-    const g = this.profile.sumGroup;
-    const mu = this.expectedGroup(g) * 5;
-    if (!(mu > 0) || this.nBlocks >= this.blocks.length || last - 5 < this.profile.first - 1) return;
-    const r = this.profile.window(g, last - 5, last) / mu;
-    let i = this.nBlocks++;
-    while (i > 0 && this.blocks[i - 1]! > r) {
-      this.blocks[i] = this.blocks[i - 1]!;
-      i--;
+  private rebuildLevel(end: number): void {
+    const mu = this.expectedGroup(this.profile.sumGroup);
+    const to = Math.min(end, this.level.hi);
+    const from = Math.max(this.profile.first, this.level.lo);
+    if (!(mu > 0) || to <= from) {
+      this.level.clear();
+      return;
     }
-    this.blocks[i] = r;
-    this.updateLevel();
-  }
-
-  private rebuildBlocks(end: number): void {
-    this.nBlocks = 0;
-    this.kv = 1;
-    this.kvErr = 0;
-    for (let last = this.profile.first + 4; last < end; last += 5) this.addBlock(last);
-  }
-
-  private updateLevel(): void {
-    if (this.nBlocks < 3) return;
-    const h = this.nBlocks >> 1;
-    const med = this.nBlocks % 2 === 1 ? this.blocks[h]! : 0.5 * (this.blocks[h - 1]! + this.blocks[h]!);
-    this.kv = Math.min(1, Math.max(1 - this.sMax, med));
-    // Standard error of a median: 1.25 σ/√n, σ the relative Poisson spread of one block.
-    this.kvErr =
-      1.25 / Math.sqrt(this.nBlocks * 5 * Math.max(1e-9, this.expectedGroup(this.profile.sumGroup)));
+    if (this.levelScratch.length < to - from) this.levelScratch = new Float64Array(this.profile.capacity);
+    for (let i = from; i < to; i++)
+      this.levelScratch[i - from] = this.profile.at(this.profile.sumGroup, i) / mu;
+    this.level.fill(this.levelScratch, to - from, mu);
   }
 
   private retest(): GammaHit | null {
@@ -311,333 +309,172 @@ export class GammaDetector {
     return hit;
   }
 
-  private arm(tracker: BackgroundTracker, out: HealthFinding[]): boolean {
-    const known = tracker.known;
-    const preT = this.preS;
-    if (!known && preT <= 0) {
-      this.report(
-        out,
-        'no-background',
-        null,
-        'no gamma background and no look-back: the first second of the occupancy is the baseline',
-      );
-      this.fallbackBaseline = true;
-      return false;
-    }
-    if (!known) {
-      this.report(
-        out,
-        'no-background',
-        null,
-        'no gamma background line yet: the pre-trigger look-back is the baseline',
-      );
-      for (let c = 0; c < this.channels; c++) this.bg[c] = this.pre[c]! / preT;
-      this.epsilon = 1 / Math.sqrt(Math.max(1, sum(this.pre)));
-    } else {
-      this.fromLines(tracker, preT, out);
-    }
-    this.finishArming(out);
-    return true;
-  }
-
-  private fromLines(tracker: BackgroundTracker, preT: number, out: HealthFinding[]): void {
-    let b = 0;
-    let p = 0;
-    let nr = 0;
-    for (let c = 0; c < this.channels; c++) {
-      const v = tracker.cps(c);
-      this.bg[c] = Number.isFinite(v) ? v : 0;
-      if (!tracker.usable(c) || !(v > 0)) this.profile.disable(c);
-      else if (preT > 0 && this.pre[c] === 0 && v * preT >= 10) {
-        // Silent through the whole look-back where ≥ 10 counts were due (P < 5e-5): dead.
-        this.report(
-          out,
-          'dead-channel',
-          c,
-          `${this.names[c]!} counted 0 in the look-back, ${(v * preT).toFixed(0)} expected`,
-        );
-        this.profile.disable(c);
-      } else if (preT > 0 && tracker.faulted(c)) {
-        // A faulted channel's running mean lags: trust its own look-back when they disagree.
-        const z = (this.pre[c]! - v * preT) / Math.sqrt(v * preT);
-        if (Math.abs(z) > 5) this.bg[c] = this.pre[c]! / preT;
-      }
-      if (this.profile.usable(c)) {
-        b += this.bg[c]! * preT;
-        p += this.pre[c]!;
-        this.ratios[nr++] = this.pre[c]! / (this.bg[c]! * preT);
-      }
-    }
-    const eLines = Math.max(this.floor, tracker.relativeSpread());
-    this.epsilon = eLines;
-    if (!(preT > 0) || !(b > 0)) return;
-    // Median of the channels' ratios with three or more (one odd panel cannot move it), else the sum's.
-    const r = nr >= 3 ? medianInPlace(this.ratios, nr) : p / b;
-    const ePre = 1 / Math.sqrt(b);
-    const z = (r - 1) / Math.hypot(eLines, ePre);
-    let k = 1;
-    if (z < -4) {
-      k = r; // background fell since the last report: a source cannot lower counts
-      this.epsilon = Math.max(this.floor, ePre);
-      if (r < 0.75)
-        this.report(
-          out,
-          'pre-trigger-mismatch',
-          null,
-          `look-back ${pct(1 - r)} below the background reports: the background fell or a panel weakened`,
-        );
-    } else if (z <= 4) {
-      const wl = 1 / (eLines * eLines);
-      const wp = 1 / (ePre * ePre);
-      k = (wl + r * wp) / (wl + wp);
-      this.epsilon = Math.max(this.floor, 1 / Math.sqrt(wl + wp));
-    }
-    for (let c = 0; c < this.channels; c++) this.bg[c]! *= k;
-  }
-
-  private finishArming(out: HealthFinding[]): void {
+  private finishArming(): void {
     this.armed = true;
     for (let c = 0; c < this.channels; c++) {
-      if (this.profile.usable(c) && !(this.bg[c]! > 0)) this.profile.disable(c);
+      if (this.profile.usable(c) && !(this.base.bg[c]! > 0)) this.profile.disable(c);
     }
     if (this.profile.usableCount() === 0) {
-      this.report(out, 'no-usable-channel', null, 'no usable gamma channel: gamma cannot be assessed');
+      this.report('no-usable-channel', null, 'no usable gamma channel: gamma cannot be assessed');
     }
+    this.refreshGroups();
+    this.level.setInterior(this.speedMps, this.intervalS, null);
+    this.rebuildLevel(this.profile.n);
     this.buildTests();
   }
 
   private buildTests(): void {
-    const dt = this.intervalS;
-    const maxW = Math.max(1, Math.round(this.maxWindowS / dt));
-    const widths = new Set<number>([Math.max(1, Math.round(1 / dt))]);
-    const v = this.speedMps;
-    if (v !== null && v > 0.2 && v < 30) {
-      for (const d of this.distances) widths.add(clampInt((1.2 * 1.533 * d) / v / dt, 1, maxW));
-    } else {
-      for (const s of NOMINAL_SPEEDS_MPS) widths.add(clampInt((1.2 * 1.533 * 2.25) / s / dt, 1, maxW));
-    }
-    this.tests = [...widths]
-      .sort((a, b) => a - b)
-      .map((w) => ({ w, gap: w, flank: Math.min(25, Math.max(5, 2 * w)) }));
+    this.tests = matchedTests(this.intervalS, this.maxWindowS, this.speedMps, this.distances);
     this.updateThreshold();
+    this.refreshScreens();
   }
 
   private updateThreshold(): void {
-    const usable = this.profile.usableCount();
-    this.groupsInUse = usable === 0 ? 0 : usable > 1 ? usable + 1 : 1;
-    const m = Math.max(1, 2 * this.tests.length * this.groupsInUse);
-    const positions = Math.max(150, this.profile.n);
-    this.budgetN = 2 * positions;
-    const zBudget = sigmaOfLogP(Math.log(this.budget) - Math.log(m * positions));
-    this.thresholdRaw = Math.max(this.nSigma, zBudget);
+    const t = testThreshold(
+      this.nSigma,
+      this.budget,
+      this.tests.length,
+      this.profile.usableCount(),
+      this.profile.n,
+    );
+    this.thresholdRaw = t.threshold;
+    this.budgetN = t.validUntil;
   }
 
-  /** The per-test threshold in force (NSigma, or higher when the false-alarm budget needs it). */
-  get threshold(): number {
-    return this.thresholdRaw;
+  /** Expected counts and their relative error per group, after arming or a channel leaving. */
+  private refreshGroups(): void {
+    let sum = 0;
+    for (let c = 0; c < this.channels; c++) {
+      this.expG[c] = this.base.bg[c]! * this.intervalS;
+      if (this.profile.usable(c)) sum += this.expG[c]!;
+    }
+    if (this.profile.groups > this.channels) this.expG[this.profile.sumGroup] = sum;
+    for (let g = 0; g < this.profile.groups; g++) this.epsG[g] = this.base.groupEpsilon(this.profile, g);
   }
 
-  private groupUsable(g: number): boolean {
+  /**
+   * The Gaussian pre-filter's bar: a window whose Gaussian z (an upper bound of its deviance z)
+   * is below it can neither decide nor raise the reported maximum. Below 3σ the maximum is not
+   * tracked exactly (it is only shown as "no alarm, peak …σ"), which keeps most windows at a few
+   * arithmetic operations.
+   */
+  get bar(): number {
+    return Math.min(Math.max(this.maxRaw, 3), this.thresholdRaw);
+  }
+
+  groupUsable(g: number): boolean {
     if (g < this.channels) return this.profile.usable(g);
     return this.profile.usableCount() > 1;
   }
 
   private testAt(i: number): GammaHit | null {
     if (this.profile.n > this.budgetN) this.updateThreshold();
+    this.checkScreens();
+    if (this.level.kv < this.kvMinStream) this.kvMinStream = this.level.kv;
     let hit: GammaHit | null = null;
-    for (const t of this.tests) {
-      if (i - t.w + 1 >= this.profile.first) hit ??= this.backgroundTest(t, i);
+    const first = this.profile.first;
+    for (let k = 0; k < this.tests.length; k++) {
+      const t = this.tests[k]!;
+      if (i - t.w + 1 >= first) hit ??= this.backgroundTest(k, i);
       const j = i - t.gap - t.flank;
-      if (j - t.w + 1 >= this.profile.first) hit ??= this.localTest(t, j, i);
+      if (j - t.w + 1 >= first) hit ??= localTest(this, t, this.lvScreen, k, j, i);
     }
     return hit;
   }
 
-  private backgroundTest(t: Test, i: number): GammaHit | null {
+  /**
+   * Screens: the counts a window must exceed before any arithmetic beyond two reads, per test
+   * and group — the background test's bar, and the bar at (a little below) the shadowed level,
+   * which bounds the local and model tests (their baselines are never below that level).
+   * Recomputed when the bar, the groups or the level move.
+   */
+  private refreshScreens(): void {
+    const G = this.profile.groups;
+    const K = this.tests.length;
+    if (this.bgScreen.length < K * G) {
+      this.bgScreen = new Float64Array(K * G);
+      this.lvScreen = new Float64Array(K * G);
+    }
+    const bar = this.bar;
+    const kv = Math.max(0, this.level.kv - 0.005);
+    for (let k = 0; k < K; k++) {
+      const w = this.tests[k]!.w;
+      for (let g = 0; g < G; g++) {
+        const mu = this.expG[g]! * w;
+        const eps = this.epsG[g]!;
+        const ok = this.groupUsable(g) && mu > 0;
+        this.bgScreen[k * G + g] = ok ? mu + bar * Math.sqrt(mu) * Math.sqrt(1 + eps * eps * mu) : Infinity;
+        this.lvScreen[k * G + g] = ok ? kv * mu + bar * Math.sqrt(kv * mu) : Infinity;
+      }
+    }
+    this.screenBar = bar;
+    this.screenKv = this.level.kv;
+  }
+
+  private checkScreens(): void {
+    const kv = this.level.kv;
+    if (this.bar !== this.screenBar || kv < this.screenKv - 0.004 || kv > this.screenKv + 0.01) {
+      this.refreshScreens();
+    }
+  }
+
+  private backgroundTest(k: number, i: number): GammaHit | null {
+    const t = this.tests[k]!;
+    const G = this.profile.groups;
     let hit: GammaHit | null = null;
-    for (let g = 0; g < this.profile.groups; g++) {
-      if (!this.groupUsable(g)) continue;
-      const mu = this.expectedGroup(g) * t.w;
+    for (let g = 0; g < G; g++) {
       const n = this.profile.window(g, i - t.w, i);
-      const inflation = Math.sqrt(1 + this.epsilon * this.epsilon * mu);
-      // The Gaussian z bounds the deviance z from above: most windows stop here.
-      if ((n - mu) / (Math.sqrt(mu) * inflation) <= Math.min(this.maxRaw, this.thresholdRaw)) continue;
+      // The Gaussian z bounds the deviance z from above: most windows stop at the screen.
+      if (n <= this.bgScreen[k * G + g]!) continue;
+      const mu = this.expG[g]! * t.w;
+      const eps = this.epsG[g]!;
+      const inflation = Math.sqrt(1 + eps * eps * mu);
       hit ??= this.consider(poissonSigma(n, mu) / inflation, g, t, 'background', i, i - (t.w - 1) / 2, 1);
     }
     return hit;
   }
 
-  /** Window (j−w, j], flanks L samples at `gap` either side, right flank ending at or before `last`. */
-  private localTest(t: Test, j: number, last: number): GammaHit | null {
-    const lo = j - t.w;
-    const leftEnd = lo - t.gap;
-    const leftStart = Math.max(this.profile.first - 1, leftEnd - t.flank);
-    const rightStart = j + t.gap;
-    const rightEnd = Math.min(last, rightStart + t.flank);
-    const nl = leftEnd - leftStart;
-    const nr = rightEnd - rightStart;
-    // Both flanks, inside the stored profile: a missing flank may be the unshadowed lane (the
-    // look-back before the vehicle, the hold-in after it), so one flank alone proves nothing.
-    if (Math.min(nl, nr) < Math.min(5, t.flank)) return null;
-    let hit: GammaHit | null = null;
-    for (let g = 0; g < this.profile.groups; g++) {
-      if (!this.groupUsable(g)) continue;
-      const rl = this.profile.window(g, leftStart, leftEnd) / nl;
-      const rr = this.profile.window(g, rightStart, rightEnd) / nr;
-      const cap = this.expectedGroup(g);
-      const level = this.kv * cap;
-      let mu: number;
-      let inflation: number;
-      // A flank is at the level within 3σ and a quarter of the shadow's depth, plus a fifth of
-      // the window's own excess (a source's tail; a point peak's flanks one window away carry
-      // < 10 % of it): a flank on a step — the cab/cargo boundary, the vehicle's end — carries
-      // as much as the window and never counts as shadowed.
-      const n = this.profile.window(g, lo, j);
-      const tail = 0.2 * Math.max(0, n / t.w - level);
-      const depth = 0.25 * (cap - level);
-      if (
-        this.kv < 1 &&
-        rl <= level + tail + Math.min(depth, 3 * Math.sqrt(level / nl)) &&
-        rr <= level + tail + Math.min(depth, 3 * Math.sqrt(level / nr))
-      ) {
-        // Both flanks sit at the vehicle's shadowed level: measure against that precise level.
-        mu = level * t.w;
-        inflation = Math.sqrt(1 + this.kvErr * this.kvErr * mu);
-      } else {
-        // Otherwise the higher flank (an edge of the shadow, a source's tail): noisier, never low.
-        const useRight = rr >= rl;
-        const rate = useRight ? rr : rl;
-        if (!(rate > 0) || rate >= cap) continue; // no suppression: the background test covers it
-        mu = rate * t.w;
-        inflation = Math.sqrt(1 + t.w / (useRight ? nr : nl));
-      }
-      if ((n - mu) / (Math.sqrt(mu) * inflation) <= Math.min(this.maxRaw, this.thresholdRaw)) continue;
-      const centre = j - (t.w - 1) / 2;
-      hit ??= this.consider(poissonSigma(n, mu) / inflation, g, t, 'local', last, centre, mu / (cap * t.w));
-    }
-    return hit;
-  }
-
-  private consider(
+  /** Record a test's z (maximum, best test) and return a hit when it reaches the threshold. */
+  consider(
     z: number,
     g: number,
-    t: Test,
+    t: WindowTest,
     baseline: 'background' | 'local',
     i: number,
     centre: number,
     level: number,
   ): GammaHit | null {
     if (!(z > 0)) return null;
-    const sigma = z;
     if (z > this.maxRaw) this.maxRaw = z;
-    if (sigma > this.maxSigma) {
-      this.maxSigma = sigma;
-      this.best = {
-        group: g < this.channels && this.channels > 1 ? this.names[g]! : 'sum',
-        windowS: round3(t.w * this.intervalS),
-        baseline,
-      };
+    const group = g < this.channels && this.channels > 1 ? this.names[g]! : 'sum';
+    if (z > this.maxSigma) {
+      this.maxSigma = z;
+      this.best = { group, windowS: round3(t.w * this.intervalS), baseline };
       this.bestSample = i;
       this.bestCentre = centre;
       this.bestLevel = level;
     }
     if (z < this.thresholdRaw) return null;
-    const group = g < this.channels && this.channels > 1 ? this.names[g]! : 'sum';
-    return { sigma, test: { group, windowS: round3(t.w * this.intervalS), baseline }, sample: i };
+    return { sigma: z, test: { group, windowS: round3(t.w * this.intervalS), baseline }, sample: i };
   }
 
-  /** Clean a sample's counts into `scratch`; bad values take the expected count and the channel leaves. */
-  private validate(e: SampleEvent, out: HealthFinding[]): Float64Array {
-    const counts = e.counts;
-    const dt = e.intervalMs > 0 ? e.intervalMs / 1000 : this.intervalS;
-    if (counts.length !== this.channels) {
-      this.report(
-        out,
-        'channel-count-mismatch',
-        null,
-        `gamma sample has ${counts.length} channels, the lane has ${this.channels}`,
-      );
-    }
-    for (let c = 0; c < this.channels; c++) {
-      const x = c < counts.length ? counts[c]! : NaN;
-      if (Number.isFinite(x) && x >= 0 && x <= this.maxCps * dt) {
-        this.scratch[c] = x;
-        continue;
-      }
-      const high = Number.isFinite(x) && x > this.maxCps * dt;
-      if (high) this.absurdHigh = true;
-      this.report(
-        out,
-        high ? 'absurd-counts' : 'negative-counts',
-        c,
-        `${this.names[c]!} sample count ${String(x)} ${high ? 'beyond the detector range' : 'is not a count'}: channel left out`,
-      );
-      this.scratch[c] = this.armed ? this.expected(c) : 0;
-      this.disableChannel(c);
-    }
-    return this.scratch;
-  }
-
-  private checkStuckDead(counts: Float64Array, out: HealthFinding[]): void {
-    for (let c = 0; c < this.channels; c++) {
-      if (!this.profile.usable(c)) continue;
-      const x = counts[c]!;
-      const mu = this.expected(c);
-      if (x === this.runValue[c] && this.runLength[c]! < 65535) this.runLength[c]!++;
-      else {
-        this.runValue[c] = x;
-        this.runLength[c] = 1;
-      }
-      // Poisson: P(0) = e^−μ, P(same value) < 1/√(2πμ): runs this long are faults, not chance.
-      if (x === 0 && mu >= 5 && this.runLength[c]! >= 4) {
-        this.report(
-          out,
-          'dead-channel',
-          c,
-          `${this.names[c]!} counts 0 while ${mu.toFixed(0)} are expected per sample`,
-        );
-        this.disableChannel(c);
-      } else if (x > 0 && mu >= 3 && this.runLength[c]! >= this.stuckSamples) {
-        this.report(
-          out,
-          'stuck-channel',
-          c,
-          `${this.names[c]!} repeats ${x} counts in ${this.runLength[c]!} samples`,
-        );
-        this.disableChannel(c);
-      }
-    }
-  }
-
-  private disableChannel(c: number): void {
+  disableChannel(c: number): void {
     if (!this.profile.usable(c)) return;
     this.profile.disable(c);
+    this.refreshGroups();
     this.updateThreshold();
-    if (this.armed) this.rebuildBlocks(this.profile.n);
+    this.refreshScreens();
+    if (this.armed) this.rebuildLevel(this.profile.n);
   }
 
-  private report(out: HealthFinding[], code: HealthFinding['code'], c: number | null, message: string): void {
+  report(code: HealthCode, c: number | null, message: string): void {
     const key = `${code}:${c ?? '-'}`;
     if (this.reported.has(key)) return;
     this.reported.add(key);
-    out.push(finding(code, 'gamma', c, message));
+    this.out.push(finding(code, 'gamma', c, message));
   }
-}
-
-function sum(a: ArrayLike<number>): number {
-  let s = 0;
-  for (let i = 0; i < a.length; i++) s += a[i]!;
-  return s;
-}
-
-function clampInt(x: number, lo: number, hi: number): number {
-  return Math.min(hi, Math.max(lo, Math.round(x)));
 }
 
 function round3(x: number): number {
   return Math.round(x * 1000) / 1000;
-}
-
-function pct(x: number): string {
-  return `${Math.round(x * 100)} %`;
 }

@@ -1,7 +1,7 @@
 /**
  * The neutron decision of one lane (SPEC §3 step 3). A few counts per interval: the gross
  * N-sigma test is wrong here, so every test is the exact Poisson tail P(X ≥ n | λ·t) against a
- * configurable false-alarm probability α per test (default 1e-6).
+ * configurable false-alarm probability α per test (default 1e-5).
  *
  * Tests, on the counts summed over tubes: windows of 1, 2 and 3 s of samples (a neutron source's
  * peak lasts ~1.5·d/v, 1–3 s) and the whole occupancy so far. Thresholds (smallest n with
@@ -19,12 +19,12 @@
  * it: SPEC §3 makes every neutron alarm INVESTIGATE, and a real source at speed can look alike.
  */
 import type { SampleEvent } from '../domain/lane-events.js';
-import { finding } from './background.js';
-import { logPoissonUpperTail, poissonThreshold, sigmaOfLogP } from './stats.js';
+import { finding, type BackgroundTracker } from './background.js';
+import { logNegBinomialUpperTail, negBinomialThreshold, sigmaOfLogP } from './stats.js';
 import type { HealthFinding, NeutronSummary } from './types.js';
 
 export interface NeutronOptions {
-  /** False-alarm probability per test. Default 1e-6. */
+  /** False-alarm probability per test. Default 1e-5. */
   readonly falseAlarmProbability?: number;
   /** Background per tube when nothing else is known (cps). Default 2.5. */
   readonly fallbackCpsPerTube?: number;
@@ -34,6 +34,8 @@ export interface NeutronOptions {
   readonly maxCps?: number;
   /** Gamma suppression from which a single-interval burst is a ship-effect suspect. Default 0.08. */
   readonly shipEffectSuppression?: number;
+  /** Seconds of background behind the device's estimate (SN1 background time). Default 20. */
+  readonly averagingS?: number;
 }
 
 export interface NeutronHit {
@@ -55,6 +57,9 @@ export class NeutronDetector {
   private widths: number[] = [];
   private thresholds: number[] = [];
   private lambda = 0;
+  /** λ's precision as background-equivalent counts (λ²/var λ): the negative binomial's shape. */
+  private shape = Infinity;
+  private averagingS: number;
   private source: NeutronSummary['backgroundSource'] = 'fallback';
   private intervalS = 0;
   private n = 0;
@@ -66,40 +71,96 @@ export class NeutronDetector {
   alarm = false;
   private readonly reported = new Set<string>();
   private burstTubes = 0;
+  /** 1: the tube is in the tests (0: faulted or settling, left out for this occupancy). */
+  private readonly inUse: Uint8Array;
+  private readonly cache = new Map<number, number>();
 
   constructor(tubes: number, o: NeutronOptions = {}) {
     this.tubes = Math.max(1, tubes);
-    this.alpha = o.falseAlarmProbability ?? 1e-6;
+    this.alpha = o.falseAlarmProbability ?? 1e-5;
     this.fallback = o.fallbackCpsPerTube ?? 2.5;
     this.maxCps = o.maxCps ?? 10_000;
     this.shipSuppression = o.shipEffectSuppression ?? 0.08;
+    this.averagingS = o.averagingS ?? 20;
     this.cap = Math.max(16, o.maxSamples ?? 600);
     this.sums = new Float64Array(this.cap);
+    this.inUse = new Uint8Array(this.tubes).fill(1);
   }
 
   /**
-   * Start an occupancy. `deviceCps`: the device's estimate (summed over tubes) or null;
-   * `lineCps`: the line estimate summed over tubes (NaN when unknown) and whether it is truncated.
+   * Start an occupancy. `deviceCps`: the device's estimate (summed over tubes) or null; `lines`:
+   * the tracker of the neutron background reports.
+   *
+   * A tube that is in a background fault, still settling after one, or far above the others in
+   * the latest report (a fault the device has not flagged yet: its running mean lags) is left
+   * out of the tests for this occupancy (a health finding, never an alarm), and λ covers the
+   * remaining tubes. λ never falls below what the (truncated) reports of the tubes in use show:
+   * a device estimate that predates a rise cannot make the background look low.
    */
-  begin(deviceCps: number | null, lineCps: number, truncated: boolean, out: HealthFinding[]): void {
+  begin(deviceCps: number | null, lines: BackgroundTracker, out: HealthFinding[]): void {
     this.reported.clear();
-    const floor = 0.1 * this.tubes;
-    if (deviceCps !== null && Number.isFinite(deviceCps) && deviceCps > 0 && deviceCps < this.maxCps) {
-      this.lambda = deviceCps;
+    this.inUse.fill(1);
+    const truncated = lines.truncated;
+    let excludedCps = 0;
+    let excluded = 0;
+    if (lines.known && this.tubes > 1) {
+      for (let c = 0; c < this.tubes; c++) {
+        if (!lines.suspect(c)) continue;
+        this.inUse[c] = 0;
+        excluded++;
+        const v = lines.cps(c);
+        if (Number.isFinite(v)) excludedCps += v;
+      }
+      if (excluded === this.tubes) {
+        this.inUse.fill(1);
+        excluded = 0;
+        excludedCps = 0;
+      }
+      for (let c = 0; c < this.tubes; c++) {
+        if (this.inUse[c] === 0)
+          this.report(
+            out,
+            'background-settling',
+            c,
+            `neutron tube ${c + 1} reports ${fmtCps(lines.cps(c))} cps: in a background fault or still settling after one — left out of the neutron tests`,
+          );
+      }
+    }
+    const used = this.tubes - excluded;
+    let linesLow = NaN; // sum of the truncated reports of the tubes in use: a lower bound
+    if (lines.known) {
+      linesLow = 0;
+      for (let c = 0; c < this.tubes; c++) {
+        const v = lines.cps(c);
+        if (this.inUse[c] === 1 && Number.isFinite(v)) linesLow += v;
+      }
+    }
+    const floor = 0.1 * used;
+    if (excluded > 0 && Number.isFinite(linesLow)) {
+      // The device's estimate sums every tube, the left-out one included (and lagging): the
+      // tubes in use are measured by their own reports instead (truncated: +0.5 cps each).
+      this.lambda = truncated ? linesLow + 0.5 * used : linesLow;
+      this.source = 'lines';
+    } else if (deviceCps !== null && Number.isFinite(deviceCps) && deviceCps > 0 && deviceCps < this.maxCps) {
+      const device =
+        excluded === 0 ? deviceCps : Math.min((deviceCps * used) / this.tubes, deviceCps - excludedCps);
+      this.lambda = Number.isFinite(linesLow)
+        ? Math.max(device, linesLow + (excluded > 0 && truncated ? 0.5 * used : 0))
+        : device;
       this.source = 'device';
-    } else if (Number.isFinite(lineCps) && lineCps >= 0) {
-      this.lambda = truncated ? lineCps + 0.5 * this.tubes : lineCps;
+    } else if (Number.isFinite(linesLow)) {
+      this.lambda = truncated ? linesLow + 0.5 * used : linesLow;
       this.source = 'lines';
       if (truncated) {
         this.report(
           out,
           'neutron-background-coarse',
           null,
-          `neutron background from truncated NB lines (${lineCps} cps summed): +0.5 cps per tube assumed`,
+          `neutron background from truncated NB lines (${linesLow} cps summed): +0.5 cps per tube assumed`,
         );
       }
     } else {
-      this.lambda = this.fallback * this.tubes;
+      this.lambda = this.fallback * used;
       this.source = 'fallback';
       this.report(
         out,
@@ -109,6 +170,13 @@ export class NeutronDetector {
       );
     }
     this.lambda = Math.max(floor, this.lambda);
+    // Precision of λ: the device's (or the reports') averaging time, plus the truncation of NB
+    // lines (uniform ±0.5 cps per tube) when they are the source; a fallback is a guess (±50 %).
+    const variance =
+      this.source === 'fallback'
+        ? 0.25 * this.lambda * this.lambda
+        : this.lambda / this.averagingS + (this.source === 'lines' && truncated ? used / 12 : 0);
+    this.shape = (this.lambda * this.lambda) / variance;
     this.n = 0;
     this.total = 0;
     this.totalS = 0;
@@ -118,6 +186,11 @@ export class NeutronDetector {
     this.alarm = false;
     this.intervalS = 0;
     this.burstTubes = 0;
+  }
+
+  /** The device's neutron averaging time (SN1 f6), seconds. */
+  setAveragingTime(seconds: number): void {
+    if (Number.isFinite(seconds) && seconds > 0 && seconds <= 3600) this.averagingS = seconds;
   }
 
   get backgroundCps(): number {
@@ -130,6 +203,7 @@ export class NeutronDetector {
     let s = 0;
     let hitTubes = 0;
     for (let c = 0; c < this.tubes; c++) {
+      if (this.inUse[c] === 0) continue;
       const x = c < e.counts.length ? e.counts[c]! : NaN;
       if (!(Number.isFinite(x) && x >= 0 && x <= this.maxCps * dt)) {
         const high = Number.isFinite(x) && x > this.maxCps * dt;
@@ -178,7 +252,7 @@ export class NeutronDetector {
     const burst = neighboursQuiet && concentrated;
     const suspect = burst && gammaSuppression >= this.shipSuppression;
     if (!burst) return { suspect: false, reason: null };
-    const where = `${this.maxCounts} neutrons in one ${this.intervalS} s interval (${this.burstTubes} of ${this.tubes} tubes), neighbouring intervals at background`;
+    const where = `${this.maxCounts} neutrons in one ${this.intervalS} s interval (${this.burstTubes} of ${this.tubesInUse} tubes), neighbouring intervals at background`;
     return {
       suspect,
       reason: suspect
@@ -198,6 +272,12 @@ export class NeutronDetector {
     };
   }
 
+  get tubesInUse(): number {
+    let k = 0;
+    for (let c = 0; c < this.tubes; c++) k += this.inUse[c]!;
+    return k;
+  }
+
   get samples(): number {
     return this.n;
   }
@@ -209,7 +289,13 @@ export class NeutronDetector {
 
   private test(counts: number, mu: number, overThreshold: boolean | null): NeutronHit | null {
     if (!(counts > mu)) return null;
-    const logP = logPoissonUpperTail(counts, mu);
+    // Most windows sit near the mean: below 3σ (normal approximation of the negative binomial,
+    // whose tail it overstates there) neither an alarm nor a notable minimum is possible, so the
+    // exact tail — a series that converges slowly near the mean — is skipped.
+    const z = (counts - mu) / Math.sqrt(mu + (mu * mu) / this.shape);
+    if (z < 3 && overThreshold !== true) return null; // (the reported minimum starts at 3σ)
+    // The rate is an estimate: its error widens the tail (var = μ + μ²/r, r = λ²/var λ).
+    const logP = logNegBinomialUpperTail(counts, mu, this.shape);
     if (logP < this.minLogP) this.minLogP = logP;
     const alarms = overThreshold ?? logP <= Math.log(this.alpha);
     if (!alarms) return null;
@@ -222,7 +308,24 @@ export class NeutronDetector {
     const set = new Set<number>();
     for (const t of WINDOWS_S) set.add(Math.max(1, Math.round(t / dt)));
     this.widths = [...set].sort((a, b) => a - b);
-    this.thresholds = this.widths.map((w) => poissonThreshold(this.lambda * w * dt, this.alpha));
+    this.thresholds = this.widths.map((w) => this.threshold(this.lambda * w * dt));
+  }
+
+  /**
+   * The count threshold for a window of mean `mu`, cached: the mean is rounded *up* to 1 % (a
+   * slightly higher threshold, never a lower one) so a day's occupancies share a few entries.
+   */
+  private threshold(mu: number): number {
+    const key = Math.ceil(Math.log(Math.max(1e-6, mu)) * 100);
+    const shapeKey = Math.round(Math.log(Math.max(1e-6, this.shape)) * 10);
+    const k = key * 1000 + shapeKey;
+    let n = this.cache.get(k);
+    if (n === undefined) {
+      if (this.cache.size > 4096) this.cache.clear();
+      n = negBinomialThreshold(Math.exp(key / 100), this.shape, this.alpha);
+      this.cache.set(k, n);
+    }
+    return n;
   }
 
   private cumAt(i: number): number {
@@ -239,4 +342,8 @@ export class NeutronDetector {
     this.reported.add(key);
     out.push(finding(code, 'neutron', c, message));
   }
+}
+
+function fmtCps(v: number): string {
+  return Number.isFinite(v) ? String(v) : 'unknown';
 }

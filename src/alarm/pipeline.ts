@@ -29,7 +29,7 @@ export interface AlarmPipelineOptions
   extends Omit<GammaOptions, 'nSigma'>, Omit<AdjudicationOptions, 'nSigma'> {
   /** Gamma family-wise N-sigma. Default 6. */
   readonly nSigma?: number;
-  /** Neutron false-alarm probability per test. Default 1e-6. */
+  /** Neutron false-alarm probability per test. Default 1e-5. */
   readonly neutronFalseAlarmProbability?: number;
   readonly neutron?: Omit<NeutronOptions, 'falseAlarmProbability'>;
   /** Samples held after the vehicle clears, until a setup dump says otherwise. Default 10. */
@@ -126,6 +126,13 @@ class Pipeline implements AlarmPipeline {
       case 'device-config': {
         const h = e.values['occupancyHoldin'];
         if (e.section === 'SG1' && typeof h === 'number' && h >= 0 && h <= 200) this.holdin = h;
+        // The device's averaging time: how long its background reports lag a level change.
+        const bt = e.values['backgroundTime'];
+        if (typeof bt === 'number' && e.section === 'SG3') this.gammaBg.setAveragingTime(bt);
+        if (typeof bt === 'number' && e.section === 'SN1') {
+          this.neutronBg.setAveragingTime(bt);
+          this.neutron.setAveragingTime(bt);
+        }
         return null;
       }
       case 'connection':
@@ -148,15 +155,7 @@ class Pipeline implements AlarmPipeline {
     this.speedReported = false;
     this.speedKph = null;
     this.gamma.begin(null);
-    let lineCps = NaN;
-    if (this.neutronBg.known) {
-      lineCps = 0;
-      for (let c = 0; c < this.neutronBg.channels; c++) {
-        const v = this.neutronBg.cps(c);
-        if (Number.isFinite(v)) lineCps += v;
-      }
-    }
-    this.neutron.begin(this.deviceNeutronCps, lineCps, this.neutronBg.truncated, this.findings);
+    this.neutron.begin(this.deviceNeutronCps, this.neutronBg, this.findings);
   }
 
   private sample(e: SampleEvent): AlarmOutput | null {
@@ -252,7 +251,7 @@ class Pipeline implements AlarmPipeline {
     if (this.gammaSamples > 0 && this.speedKph === null && !this.speedReported) {
       this.findings.push(finding('speed-missing', null, null, 'no speed reported: nominal peak widths used'));
     }
-    const gammaAlarm = this.gamma.maxSigma >= this.nSigma;
+    const gammaAlarm = this.gamma.maxSigma >= this.gamma.threshold;
     const anyAlarm = gammaAlarm || this.neutron.alarm;
     if (anyAlarm && this.gamma.profile.truncated)
       doubts.push('the profile was truncated: the excess cannot be placed');

@@ -170,3 +170,67 @@ export function medianInPlace(scratch: Float64Array | number[], n: number): numb
   const h = n >> 1;
   return n % 2 === 1 ? scratch[h]! : 0.5 * (scratch[h - 1]! + scratch[h]!);
 }
+
+/**
+ * ln P(X ≥ n) when the mean `mu` is itself uncertain: X Poisson given a rate known from `r`
+ * background-equivalent counts (a Gamma posterior), i.e. the negative binomial with mean μ and
+ * shape r (variance μ + μ²/r). r = ∞ is the Poisson tail. Used where μ is a device estimate from
+ * 20 s of a few cps: over a long window that estimate's own error matters as much as the counts'.
+ */
+export function logNegBinomialUpperTail(n: number, mu: number, r: number): number {
+  const k0 = Math.ceil(n);
+  if (k0 <= 0) return 0;
+  if (!(mu > 0)) return -Infinity;
+  if (!(r > 0) || !Number.isFinite(r) || r > 1e7) return logPoissonUpperTail(n, mu);
+  const lp = Math.log(r / (r + mu)); // ln p
+  const lq = Math.log(mu / (r + mu)); // ln (1 − p)
+  const logPmf = (k: number): number => logGamma(k + r) - logGamma(r) - logGamma(k + 1) + r * lp + k * lq;
+  const q = Math.exp(lq);
+  if (k0 > mu) {
+    // Upper sum, terms relative to pmf(k0); the ratio (k + r)/(k + 1)·q falls below 1 past the mode.
+    let term = 1;
+    let sum = 1;
+    for (let k = k0; k < k0 + 1_000_000; k++) {
+      term *= ((k + r) / (k + 1)) * q;
+      sum += term;
+      if (term < sum * 1e-17) break;
+    }
+    return logPmf(k0) + Math.log(sum);
+  }
+  // At or below the mean: 1 − the lower sum, summed downwards from k0 − 1.
+  let term = 1;
+  let sum = 1;
+  for (let k = k0 - 1; k > 0; k--) {
+    term *= k / ((k - 1 + r) * q);
+    sum += term;
+    if (term < sum * 1e-17) break;
+  }
+  const lower = Math.exp(logPmf(k0 - 1)) * sum;
+  return Math.log1p(-Math.min(lower, 1));
+}
+
+/** Smallest n with P(X ≥ n) ≤ alpha for the negative binomial of {@link logNegBinomialUpperTail}. */
+export function negBinomialThreshold(mu: number, r: number, alpha: number): number {
+  if (!(mu > 0)) return 1;
+  if (!(r > 0) || !Number.isFinite(r) || r > 1e7) return poissonThreshold(mu, alpha);
+  // Start a little below the normal approximation's answer (the true tail is heavier), take one
+  // exact tail there, then walk the pmf recurrence: a handful of steps per threshold.
+  const sd = Math.sqrt(mu + (mu * mu) / r);
+  const z = sigmaOfLogP(Math.log(alpha));
+  let n = Math.max(1, Math.floor(mu), Math.floor(mu + (z - 1.5) * sd));
+  let tail = Math.exp(logNegBinomialUpperTail(n, mu, r));
+  while (tail <= alpha && n > 1 && n > mu) {
+    n--; // started above the threshold: step back down
+    tail = Math.exp(logNegBinomialUpperTail(n, mu, r));
+  }
+  const q = mu / (r + mu);
+  let pmf = Math.exp(
+    logGamma(n + r) - logGamma(r) - logGamma(n + 1) + r * Math.log(r / (r + mu)) + n * Math.log(q),
+  );
+  while (tail > alpha && n < 10_000_000) {
+    tail -= pmf;
+    pmf *= ((n + r) / (n + 1)) * q;
+    n++;
+  }
+  return n;
+}

@@ -25,6 +25,11 @@ export type HealthCode =
   | 'channel-count-mismatch'
   /** No background line before the occupancy: the pre-trigger samples (or a fallback) were used. */
   | 'no-background'
+  /**
+   * A channel's background reports still lag a level change (the device's running mean): its
+   * look-back is the baseline, or it is left out (a neutron tube in a fault is left out too).
+   */
+  | 'background-settling'
   /** The pre-trigger look-back disagrees with the background lines. */
   | 'pre-trigger-mismatch'
   | 'no-samples'

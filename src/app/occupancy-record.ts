@@ -1,14 +1,9 @@
 /**
- * The replay NDJSON records (SPEC §5): one `occupancy` record per completed occupancy, built
- * from that occupancy's lane events and the gateway's decision, plus lean `fault`, `tamper`,
+ * The replay and live NDJSON records (SPEC §5): one `occupancy` record per completed occupancy,
+ * built from that occupancy's lane events and the alarm pipeline's assessment (SPEC §3: gamma,
+ * neutron and the adjudication — category, probabilities, reasons, disposition), one
+ * `alarm-decision` record per decisive sample on live lanes, plus lean `fault`, `tamper`,
  * `device-restart` and `replay-summary` records.
- *
- * The assessment is a first, rule-only version (the real adjudication, SPEC §3 step 4, comes
- * later): no gateway alarm → `background`/RELEASE; a neutron or gamma alarm → `threat`/
- * INVESTIGATE (SPEC §3: neutron alarms are always INVESTIGATE; gamma alarms are not yet told
- * apart from NORM or medical, so they are investigated too). Its confidence and probabilities are
- * placeholders that say "rule, not model": the chosen category gets `confidence`, the others
- * share the rest equally.
  */
 import type {
   FaultEvent,
@@ -18,17 +13,9 @@ import type {
   SampleEvent,
   TamperEvent,
 } from '../domain/lane-events.js';
-import type { NSigmaVerdict } from '../alarm/simple-nsigma.js';
+import type { AlarmDecision, Assessment, OccupancyAssessment } from '../alarm/types.js';
 
-export type AssessmentCategory = 'background' | 'NORM' | 'medical' | 'threat';
-
-export interface Assessment {
-  readonly category: AssessmentCategory;
-  readonly disposition: 'RELEASE' | 'INVESTIGATE';
-  readonly confidence: number;
-  readonly probabilities: Readonly<Record<AssessmentCategory, number>>;
-  readonly reasons: readonly string[];
-}
+export type { Assessment, AssessmentCategory } from '../alarm/types.js';
 
 export interface OccupancyRecord {
   readonly type: 'occupancy';
@@ -57,7 +44,7 @@ export interface OccupancyRecord {
 
 /**
  * Collects one occupancy at a time from a lane's events (start, speed, samples); `finish`
- * turns its end event and the decision into the record.
+ * turns its end event and the pipeline's assessment into the record.
  */
 export class OccupancyAccumulator {
   private seq = -1;
@@ -100,9 +87,8 @@ export class OccupancyAccumulator {
     }
   }
 
-  finish(end: OccupancyEndEvent, verdict: NSigmaVerdict): OccupancyRecord {
+  finish(end: OccupancyEndEvent, a: OccupancyAssessment): OccupancyRecord {
     const start = end.seq === this.seq ? this.start : end.time;
-    const gammaBg = verdict.gammaBackgroundCps;
     return {
       type: 'occupancy',
       lane: this.lane,
@@ -118,17 +104,13 @@ export class OccupancyAccumulator {
       speedKph: this.speedKph,
       samples: { gamma: this.gammaSamples, neutron: this.neutronSamples },
       device: { gammaAlarm: end.deviceGammaAlarm, neutronAlarm: end.deviceNeutronAlarm },
-      gamma: {
-        alarm: verdict.gammaAlarm,
-        maxSigma: round(verdict.maxSigma, 2),
-        backgroundCps: gammaBg === null ? null : round(gammaBg, 1),
-      },
+      gamma: { alarm: a.gamma.alarm, maxSigma: a.gamma.maxSigma, backgroundCps: a.gamma.backgroundCps },
       neutron: {
-        alarm: verdict.neutronAlarm,
-        maxCounts: verdict.neutronMaxCounts,
-        backgroundCps: round(verdict.neutronBackgroundCps, 2),
+        alarm: a.neutron.alarm,
+        maxCounts: a.neutron.maxCounts,
+        backgroundCps: round(a.neutron.backgroundCps, 2),
       },
-      assessment: assess(verdict, end),
+      assessment: a.assessment,
     };
   }
 }
@@ -175,43 +157,19 @@ function num(x: number | null): string {
   return x === null || !Number.isFinite(x) ? 'null' : String(x);
 }
 
-/** The first, rule-only assessment (see the module comment). */
-export function assess(
-  v: NSigmaVerdict,
-  end: Pick<OccupancyEndEvent, 'deviceGammaAlarm' | 'deviceNeutronAlarm'>,
-): Assessment {
-  const reasons: string[] = [];
-  if (v.neutronAlarm) {
-    reasons.push(
-      `neutron ${v.neutronMaxCounts} counts in 1 s against background ${round(v.neutronBackgroundCps, 2)} cps ` +
-        `(alarm at ${v.neutronThreshold} or more)`,
-    );
-  }
-  if (v.gammaAlarm) {
-    reasons.push(
-      `gamma ${v.maxSigma.toFixed(1)}σ above background ${Math.round(v.gammaBackgroundCps ?? 0)} cps ` +
-        `over ${v.gammaWindowSeconds} s`,
-    );
-  }
-  if (reasons.length > 0) return placeholder('threat', 'INVESTIGATE', 0.5, reasons);
-  if (v.gammaBackgroundCps === null) reasons.push('no gamma background known: gamma not assessed');
-  else reasons.push(`gamma peak ${v.maxSigma.toFixed(1)}σ, below the alarm threshold`);
-  if (end.deviceGammaAlarm || end.deviceNeutronAlarm) {
-    reasons.push('the RPM alarmed but the gateway did not: review the count profile');
-  }
-  return placeholder('background', 'RELEASE', 0.9, reasons);
-}
-
-function placeholder(
-  category: AssessmentCategory,
-  disposition: Assessment['disposition'],
-  confidence: number,
-  reasons: string[],
-): Assessment {
-  const rest = round((1 - confidence) / 3, 4);
-  const probabilities = { background: rest, NORM: rest, medical: rest, threat: rest };
-  probabilities[category] = confidence;
-  return { category, disposition, confidence, probabilities, reasons };
+/** A decision on the decisive sample (SPEC §3: "decide within milliseconds"), as a record. */
+export function alarmDecisionRecord(d: AlarmDecision): Record<string, unknown> {
+  return {
+    type: 'alarm-decision',
+    lane: d.lane,
+    seq: d.seq,
+    time: iso(d.time),
+    radiation: d.radiation,
+    sigma: d.sigma,
+    test: d.test,
+    counts: d.counts,
+    pValue: d.pValue,
+  };
 }
 
 export function faultRecord(e: FaultEvent): Record<string, unknown> {

@@ -4,7 +4,7 @@
  *
  * Path, in two stages: (1) chunks → LineFramer → decode → daily-file timeline, packed into
  * batches of numbers (replay-stage.ts) — in a worker thread for a file, in-process for a
- * stream; (2) here: occupancy tracker → simple N-sigma decision + occupancy accumulator →
+ * stream; (2) here: occupancy tracker → alarm pipeline (SPEC §3) + occupancy accumulator →
  * NDJSON, buffered into large writes that honour backpressure. On two cores the stages overlap. Malformed input is counted (and shown in the final `replay-summary` record and
  * the returned summary), never fatal.
  *
@@ -38,13 +38,15 @@ import {
 import type { ReplayWorkerData, ReplayWorkerMessage } from './replay-worker.js';
 import { createVm250Tracker } from '../drivers/vm250/occupancy-tracker.js';
 import { baseDateFromFileName, parseBaseDate } from '../drivers/vm250/daily-file-timeline.js';
-import { createSimpleNSigma } from '../alarm/simple-nsigma.js';
+import { createAlarmPipeline, type AlarmPipeline } from '../alarm/pipeline.js';
+import { inferredDescriptor } from './lane-recorder.js';
 import {
   OccupancyAccumulator,
   deviceRestartRecord,
   faultRecord,
   iso,
   occupancyRecordLine,
+  type OccupancyRecord,
   tamperRecord,
 } from './occupancy-record.js';
 
@@ -71,6 +73,17 @@ export interface ReplayOptions {
    * true; streams such as stdin are always decoded in-process).
    */
   worker?: boolean;
+  /**
+   * Sees every lane event (before the pipeline) and every occupancy record — for `--n42`.
+   * Absent, the hot path is as without it: the tracker emits straight to the pipeline.
+   */
+  observer?: ReplayObserver;
+}
+
+/** An observer of the replayed lane (the N42.42 writer of `replay --n42`). */
+export interface ReplayObserver {
+  event(e: LaneEvent): void;
+  occupancy(record: OccupancyRecord): void;
 }
 
 export interface ReplaySummary {
@@ -121,17 +134,21 @@ export async function replay(
   const badInput = new Map<string, number>();
   const unknownTags = new Map<string, number>();
 
-  const decision = createSimpleNSigma(options.nSigma === undefined ? {} : { nSigma: options.nSigma });
+  // Replay reads VM-250 streams: 4 gamma + 4 neutron channels in canonical order.
+  const pipeline: AlarmPipeline = createAlarmPipeline(
+    inferredDescriptor(lane, 4),
+    options.nSigma === undefined ? {} : { nSigma: options.nSigma },
+  );
   const accumulator = new OccupancyAccumulator(lane);
   let restartDumpOpen = false;
   const onEvent = (e: LaneEvent): void => {
     // Samples are most events: one kind test, then monomorphic calls.
     if (e.kind === 'sample') {
-      decision.sample(e);
+      pipeline.handle(e);
       accumulator.sample(e);
       return;
     }
-    decision.handle(e);
+    const result = pipeline.handle(e);
     switch (e.kind) {
       case 'background':
         return;
@@ -142,12 +159,14 @@ export async function replay(
         accumulator.handle(e);
         return;
       case 'occupancy-end': {
-        const record = accumulator.finish(e, decision.verdict());
+        if (result === null || result.kind !== 'assessment') return; // (the pipeline always assesses an end)
+        const record = accumulator.finish(e, result);
         occupancies++;
         if (e.endedAbnormally) abnormalEnds++;
         if (record.gamma.alarm) gammaAlarms++;
         if (record.neutron.alarm) neutronAlarms++;
         out += occupancyRecordLine(record);
+        options.observer?.occupancy(record);
         return;
       }
       case 'bad-input':
@@ -177,7 +196,7 @@ export async function replay(
 
   const tracker = createVm250Tracker({
     lane,
-    emit: onEvent,
+    emit: observed(onEvent, options.observer),
     ...(options.channelOrder === undefined ? {} : { channelOrder: options.channelOrder }),
     ...(options.firstSeq === undefined ? {} : { firstSeq: options.firstSeq }),
   });
@@ -310,6 +329,18 @@ async function resolveBaseDate(
     }
   }
   return { ms: utcMidnight(now()), source: 'today' };
+}
+
+/** `emit` itself without an observer (no cost per event), else the observer first. */
+function observed(
+  emit: (e: LaneEvent) => void,
+  observer: ReplayObserver | undefined,
+): (e: LaneEvent) => void {
+  if (observer === undefined) return emit;
+  return (e) => {
+    observer.event(e);
+    emit(e);
+  };
 }
 
 function utcMidnight(ms: number): number {

@@ -26,9 +26,21 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
     summary: 'run a recorded VM-250 stream or daily file through the pipeline, NDJSON out',
     load: async () => (await import('./commands/replay.js')).replayCommand,
   },
+  analyze: {
+    summary: 'run the imaging pipeline on scan files (regions, shielding suspects, overlay)',
+    load: async () => (await import('./commands/analyze.js')).analyzeCommand,
+  },
+  evaluate: {
+    summary: 'score the alarm pipeline on simulated traffic with ground truth (quality table)',
+    load: async () => (await import('./commands/evaluate.js')).evaluateCommand,
+  },
   'check-config': {
     summary: 'validate a configuration file and explain every problem',
     load: async () => (await import('./commands/check-config.js')).checkConfigCommand,
+  },
+  'train-classifier': {
+    summary: 'build the optional alarm classifier from simulated lanes (ONNX + model card)',
+    load: async () => (await import('./commands/train-classifier.js')).trainClassifierCommand,
   },
 };
 

@@ -13,6 +13,7 @@ import { createGateway, type Gateway } from '../../src/app/gateway.js';
 import { validateConfig } from '../../src/config/load.js';
 import { SystemClock } from '../../src/core/clock.js';
 import { silentLogger } from '../../src/core/logger.js';
+import { startScannerPlcServer, type ScannerPlcServer } from '../../simulators/scanner/plc-server.js';
 import { Vm250TcpServer } from '../../simulators/vm250/tcp-server.js';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -25,6 +26,9 @@ let gateway: Gateway;
 let base: string;
 let browser: BrowserContext;
 const sims: Vm250TcpServer[] = [];
+let scanner: ScannerPlcServer | undefined;
+/** The admin's API session from beforeAll (logins are rate limited: 5 a minute). */
+let adminApi: Awaited<ReturnType<typeof apiAs>>;
 
 async function apiAs(username: string, password: string) {
   const login = await fetch(`${base}api/v1/auth/login`, {
@@ -49,8 +53,8 @@ async function beeps(page: Page): Promise<number> {
   return Number((await page.locator('body').getAttribute('data-beeps')) ?? 0);
 }
 
-async function shot(page: Page, name: string): Promise<void> {
-  if (shots) await page.screenshot({ path: join(shots, `${name}.png`) });
+async function shot(page: Page, name: string, fullPage = false): Promise<void> {
+  if (shots) await page.screenshot({ path: join(shots, `${name}.png`), fullPage });
 }
 
 async function login(page: Page, username: string, password: string): Promise<void> {
@@ -72,11 +76,21 @@ describe.skipIf(!existsSync(CHROMIUM))('operator console in Chromium', () => {
     sims.push(alarming, clean);
     const a = await alarming.start();
     const b = await clean.start();
+    // lane-1 also has a cargo scanner (as in `rpm-gateway demo`): each vehicle start arms and
+    // starts the simulated PLC, and a phantom lands in the lane's inbox about a second later.
+    const inbox = join(dir, 'scanner-inbox');
+    scanner = await startScannerPlcServer({ inbox, lane: 'lane-1', seed: 'browser', scanMs: 1000 });
     const validated = validateConfig({
       site: 'test',
       storage: { dir },
       lanes: [
-        { id: 'lane-1', name: 'Truck lane 1', driver: 'vm250', address: `tcp://${a.host}:${a.port}` },
+        {
+          id: 'lane-1',
+          name: 'Truck lane 1',
+          driver: 'vm250',
+          address: `tcp://${a.host}:${a.port}`,
+          scanner: { inbox, plc: { address: `modbus-tcp://${scanner.host}:${scanner.port}?unitId=1` } },
+        },
         { id: 'lane-2', name: 'Car lane 2', driver: 'vm250', address: `tcp://${b.host}:${b.port}` },
       ],
       http: { host: '127.0.0.1', port: 0, admin: { password: ADMIN_PASSWORD } },
@@ -86,10 +100,16 @@ describe.skipIf(!existsSync(CHROMIUM))('operator console in Chromium', () => {
       clock: new SystemClock(),
       logger: silentLogger,
       output: () => {},
+      onLaneEvent: (event) => {
+        if (event.kind !== 'occupancy-start' || event.lane !== 'lane-1' || !scanner) return;
+        scanner.model.write(scanner.model.map.commands.arm);
+        scanner.model.write(scanner.model.map.commands.start);
+      },
     });
     await gateway.start();
     base = gateway.consoleUrl!;
     const admin = await apiAs('admin', ADMIN_PASSWORD);
+    adminApi = admin;
     for (const [username, role] of [
       ['olga', 'operator'],
       ['tomas', 'technician'],
@@ -118,6 +138,7 @@ describe.skipIf(!existsSync(CHROMIUM))('operator console in Chromium', () => {
     await browser?.close();
     await gateway?.stop();
     for (const sim of sims) await sim.stop();
+    await scanner?.close();
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
@@ -219,4 +240,47 @@ describe.skipIf(!existsSync(CHROMIUM))('operator console in Chromium', () => {
     await page.locator('#main td', { hasText: 'lane.config.update' }).first().waitFor();
     await shot(page, 'audit');
   });
+
+  it('an occupancy with a cargo scan shows the X-ray overlay, its priority, regions and shielding suspects', async () => {
+    const page = browser.pages()[0] ?? (await browser.newPage());
+    // Any role may read scans: keep the session the page has (logins are rate limited).
+    if (!(await page.locator('#whoami').isVisible())) await login(page, 'olga', PASSWORD);
+    type ScanPage = { items: Array<{ scanId: string; occupancySeq: number | null; regions: number }> };
+    // A lane-1 scan linked to its vehicle's occupancy (the scanner service links it once the
+    // occupancy record arrives).
+    let linked: ScanPage['items'][number] | undefined;
+    await expect
+      .poll(
+        async () => {
+          const list = await adminApi<ScanPage>('api/v1/scans?lane=lane-1&limit=20');
+          linked = list.items.find((x) => x.occupancySeq !== null);
+          return linked !== undefined;
+        },
+        { timeout: 90_000, interval: 500 },
+      )
+      .toBe(true);
+    await page.goto(`${base}#/occupancy/lane-1/${linked!.occupancySeq}`);
+    const item = page.locator(`#scan-panel [data-scan-id="${linked!.scanId}"]`);
+    await item.waitFor();
+    const img = item.locator('img');
+    // The overlay really loaded (a broken image has no natural width).
+    await page.waitForFunction(
+      `(() => { const i = document.querySelector('#scan-panel img'); return !!i && i.complete && i.naturalWidth > 0; })()`,
+    );
+    expect(await img.getAttribute('src')).toBe(
+      `/api/v1/scans/${encodeURIComponent(linked!.scanId)}/overlay.png`,
+    );
+    expect(await img.getAttribute('alt')).toMatch(/X-ray image of scan .* heat map and boxes/);
+    expect(await item.locator('[data-priority]').textContent()).toMatch(/normal|elevated|HIGH|CRITICAL/);
+    expect(await item.getByRole('heading', { name: /Shielding suspects \(\d+\)/ }).count()).toBe(1);
+    expect(await item.getByRole('heading', { name: /Anomaly regions \(\d+\)/ }).count()).toBe(1);
+    expect(await item.locator('.scan-regions li').count()).toBe(linked!.regions);
+    // The overlay is reachable from the keyboard (its link opens it full size).
+    await item.locator('a.scan-image').focus();
+    expect(await page.evaluate("document.activeElement?.classList.contains('scan-image')")).toBe(true);
+    await page.locator('#main').focus();
+    if (await page.locator('#toast').isVisible())
+      await page.locator('#toast').getByRole('button', { name: 'Dismiss' }).click();
+    await shot(page, 'scan', true);
+  }, 120_000);
 });

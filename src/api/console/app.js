@@ -208,6 +208,9 @@ function connectFeed() {
   es.addEventListener('occupancy', (ev) => {
     if (state.view?.onOccupancy) state.view.onOccupancy(JSON.parse(ev.data));
   });
+  es.addEventListener('scan', (ev) => {
+    if (state.view?.onScan) state.view.onScan(JSON.parse(ev.data));
+  });
   es.addEventListener('audit', (ev) => {
     if (state.view?.onAudit) state.view.onAudit(JSON.parse(ev.data));
   });
@@ -402,6 +405,13 @@ async function occupancyView(lane, seq, alarmHint) {
     h('span', { color: '#f6c5c7' }, 'RPM alarm samples'),
   );
   const a = o.assessment;
+  // Hidden until a scan is linked to this vehicle (most lanes have no scanner).
+  const scanPanel = h('section', {
+    class: 'panel scan',
+    id: 'scan-panel',
+    'aria-labelledby': 'scan-title',
+    hidden: true,
+  });
   main().replaceChildren(
     h(
       'h1',
@@ -456,7 +466,7 @@ async function occupancyView(lane, seq, alarmHint) {
               )
             : '',
         ),
-        data.scan ? scanPanel(data.scan) : '',
+        scanPanel,
       ),
       h('div', {}, alarmPanel, auditPanel),
     ),
@@ -518,9 +528,17 @@ async function occupancyView(lane, seq, alarmHint) {
   };
   renderAlarm();
   void loadAudit();
+  const scans = scanLoader(scanPanel, o.lane, o.seq);
+  void scans.load();
   state.view = {
     name: 'occupancy',
     alarmId: alarm?.id,
+    // A scan analyzed or linked on this lane: reload when it is (or may now be) this vehicle's.
+    onScan: (r) => {
+      if (r.lane !== o.lane) return;
+      const seq = r.fusion ? r.fusion.occupancySeq : null;
+      if (seq === o.seq || scans.shows(r.scanId)) void scans.load();
+    },
     onAlarm: (next) => {
       if (alarm && next.id === alarm.id) {
         alarm = next;
@@ -540,12 +558,116 @@ function summarizeAfter(after) {
   return JSON.stringify(after, null, 1);
 }
 
-function scanPanel(scan) {
+// ---------- X-ray scans of an occupancy (SPEC §3 item 6, §6) ----------
+const PRIORITY_TEXT = {
+  normal: 'normal',
+  elevated: 'elevated',
+  high: 'HIGH',
+  critical: 'CRITICAL',
+};
+
+function scanLoader(panel, lane, seq) {
+  let shown = new Set();
+  let generation = 0;
+  return {
+    shows: (scanId) => shown.has(scanId),
+    async load() {
+      const mine = ++generation;
+      let list;
+      try {
+        list = await api(`/api/v1/occupancies/${encodeURIComponent(lane)}/${seq}/scans`);
+      } catch (e) {
+        if (e.message === 'unauthenticated' || mine !== generation) return;
+        panel.hidden = false;
+        panel.replaceChildren(
+          h('h2', { id: 'scan-title' }, 'X-ray scan'),
+          h('p', { class: 'error', role: 'alert' }, `The scans could not be loaded: ${e.message}`),
+        );
+        return;
+      }
+      // The analysis (boxes) of each scan; a scan whose detail fails still shows its image and counts.
+      const details = await Promise.all(
+        list.map((s) => api(`/api/v1/scans/${encodeURIComponent(s.scanId)}`).catch(() => null)),
+      );
+      if (mine !== generation || !panel.isConnected) return;
+      shown = new Set(list.map((s) => s.scanId));
+      panel.hidden = list.length === 0;
+      panel.replaceChildren(
+        h('h2', { id: 'scan-title' }, list.length > 1 ? `X-ray scans (${list.length})` : 'X-ray scan'),
+        ...list.map((s, i) => scanItem(s, details[i]?.analysis ?? null)),
+      );
+    },
+  };
+}
+
+function box(r) {
+  return `${r.width} × ${r.height} px at (${r.x}, ${r.y})`;
+}
+
+function scanItem(s, analysis) {
+  const id = encodeURIComponent(s.scanId);
+  const overlay = `/api/v1/scans/${id}/overlay.png`;
+  const regions = analysis?.regions ?? null;
+  const suspects = analysis?.shieldingSuspects ?? null;
+  const captionId = `scan-caption-${s.scanId.replace(/[^A-Za-z0-9_-]/g, '_')}`;
   return h(
-    'div',
-    { class: 'panel scan' },
-    h('h2', {}, 'X-ray scan'),
-    h('img', { src: scan.overlayUrl, alt: 'X-ray image with anomaly heat map and boxes' }),
+    'article',
+    { class: 'scan-item', 'data-scan-id': s.scanId, 'aria-describedby': captionId },
+    h(
+      'p',
+      { id: captionId },
+      h('strong', {}, 'Priority '),
+      h(
+        'span',
+        { class: `badge priority-${s.priority}`, 'data-priority': s.priority },
+        PRIORITY_TEXT[s.priority] ?? s.priority,
+      ),
+      s.raised ? ' raised by the scan' : '',
+      h('span', { class: 'muted' }, ` · scan ${s.scanId} · ${time(s.time)}`),
+    ),
+    h(
+      'a',
+      {
+        href: overlay,
+        target: '_blank',
+        rel: 'noopener',
+        class: 'scan-image',
+        title: 'Open the overlay full size',
+      },
+      h('img', {
+        src: overlay,
+        alt: `X-ray image of scan ${s.scanId} with the anomaly heat map and boxes: ${s.regions} anomaly region(s), ${s.shieldingSuspects} shielding suspect(s)`,
+      }),
+    ),
+    h(
+      'p',
+      { class: 'muted' },
+      h('a', { href: overlay, target: '_blank', rel: 'noopener' }, 'Overlay full size'),
+      ' · ',
+      h('a', { href: `/api/v1/scans/${id}/image.png`, target: '_blank', rel: 'noopener' }, 'Original image'),
+      ` · highest anomaly score ${Number(s.maxScore).toFixed(2)}`,
+    ),
+    s.reasons.length ? h('ul', { class: 'reasons' }, ...s.reasons.map((r) => h('li', {}, r))) : '',
+    h('h3', {}, `Shielding suspects (${s.shieldingSuspects})`),
+    suspects === null || suspects.length === 0
+      ? h(
+          'p',
+          { class: 'muted' },
+          s.shieldingSuspects ? 'Details unavailable.' : 'None: the X-ray penetrated everywhere.',
+        )
+      : h(
+          'ul',
+          { class: 'scan-suspects' },
+          ...suspects.map((r) => h('li', {}, `${box(r)} — ${Math.round(r.opaqueFraction * 100)} % opaque`)),
+        ),
+    h('h3', {}, `Anomaly regions (${s.regions})`),
+    regions === null || regions.length === 0
+      ? h('p', { class: 'muted' }, s.regions ? 'Details unavailable.' : 'None above the threshold.')
+      : h(
+          'ul',
+          { class: 'scan-regions' },
+          ...regions.map((r) => h('li', {}, `${box(r)} — score ${Number(r.score).toFixed(2)}`)),
+        ),
   );
 }
 
