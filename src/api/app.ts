@@ -25,6 +25,7 @@ import { detectorHealthRoutes } from './routes/health.js';
 import { laneRoutes } from './routes/lanes.js';
 import { liveRoutes } from './routes/live.js';
 import { occupancyRoutes } from './routes/occupancies.js';
+import { scanRoutes, scanUploadRoutes } from './routes/scans.js';
 import { healthRoutes, metricsRoutes } from './routes/ops.js';
 import { userRoutes } from './routes/users.js';
 import type { ApiTypeProvider } from './type-provider.js';
@@ -103,6 +104,7 @@ export async function buildApiApp(ctx: ApiContext): Promise<FastifyInstance> {
         { name: 'health' },
         { name: 'audit' },
         { name: 'live' },
+        { name: 'scans' },
         { name: 'users' },
         { name: 'ops' },
       ],
@@ -125,6 +127,8 @@ export async function buildApiApp(ctx: ApiContext): Promise<FastifyInstance> {
   // Public scope.
   await app.register(healthRoutes, { ctx });
   await app.register(loginRoutes, { ctx });
+  // Scan uploads check a person's role or the scanner's own token themselves (routes/scans.ts).
+  await app.register(scanUploadRoutes, { ctx });
   await app.register(fastifyStatic, {
     root: consoleRoot(),
     prefix: '/console/',
@@ -148,6 +152,7 @@ export async function buildApiApp(ctx: ApiContext): Promise<FastifyInstance> {
     await guarded.register(liveRoutes, { ctx });
     await guarded.register(userRoutes, { ctx });
     await guarded.register(metricsRoutes, { ctx });
+    await guarded.register(scanRoutes, { ctx });
     if (ctx.imaging !== undefined) await guarded.register(ctx.imaging);
   });
 

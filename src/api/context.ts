@@ -9,7 +9,7 @@ import type { AuditStore } from '../storage/audit-store.js';
 import type { OccupancyProfile, OccupancyStore } from '../storage/occupancy-store.js';
 import type { UserStore } from './auth/user-store.js';
 import type { LiveHub } from './live/hub.js';
-import type { AlarmService, LaneRuntime, N42Builder, Readiness } from './ports.js';
+import type { AlarmService, LaneRuntime, N42Builder, Readiness, ScanPort } from './ports.js';
 
 export interface HttpOptions {
   /** Session idle timeout and absolute lifetime, in seconds. */
@@ -48,4 +48,6 @@ export interface ApiContext {
   readonly n42?: N42Builder;
   /** The imaging plugin (scans, overlays, upload), mounted under /api/v1 when present. */
   readonly imaging?: FastifyPluginAsync;
+  /** The lanes' cargo scanners: scan list, pictures and uploads (routes/scans.ts) when present. */
+  readonly scans?: ScanPort;
 }

@@ -18,6 +18,7 @@ import { createLaneRuntime, LaneConfigChanges } from './lane-runtime.js';
 import { createConsoleFeed, type ConsoleFeed } from './live/console-feed.js';
 import { LiveHub } from './live/hub.js';
 import { n42FromStore } from './n42.js';
+import type { ScanPort } from './ports.js';
 import { createApiServer, type ApiServer } from './server.js';
 
 export interface GatewayHttpDeps {
@@ -32,7 +33,11 @@ export interface GatewayHttp {
   /** The configuration to build the lanes from: the file plus changes made through the console. */
   readonly config: GatewayConfig;
   /** Connect the built lanes; `applyLive` hands a lane the settings it takes without restart. */
-  attach(lanes: readonly LaneDescriptor[], applyLive: (lane: LaneConfig) => void): void;
+  attach(
+    lanes: readonly LaneDescriptor[],
+    applyLive: (lane: LaneConfig) => void,
+    scans?: ScanPort | null,
+  ): void;
   laneEvent(e: LaneEvent): void;
   record(r: { readonly type?: unknown }): void;
   /** Listen; resolves with the console's URL. */
@@ -66,7 +71,7 @@ export function createGatewayHttp(file: GatewayConfig, deps: GatewayHttpDeps): G
     get server() {
       return server;
     },
-    attach(lanes, applyLive) {
+    attach(lanes, applyLive, scans) {
       const names = new Map(config.lanes.map((l) => [l.id, l.name]));
       let runtime: ReturnType<typeof createLaneRuntime> | null = null;
       const consoleFeed = createConsoleFeed({
@@ -108,6 +113,7 @@ export function createGatewayHttp(file: GatewayConfig, deps: GatewayHttpDeps): G
           return { ready: database && !closed, checks: { database, lanes: lanes.length > 0, open: !closed } };
         },
         currentProfile: (lane) => consoleFeed.collector.current(lane),
+        ...(scans ? { scans } : {}),
         n42: n42FromStore(occupancies, {
           site: file.site,
           gatewayVersion: deps.version ?? '0.0.0',
@@ -120,6 +126,8 @@ export function createGatewayHttp(file: GatewayConfig, deps: GatewayHttpDeps): G
     },
     record(r) {
       feed?.record(r);
+      // New and newly linked scans go to the console's live feed (SPEC §6).
+      if (r.type === 'imaging.scan.analyzed' || r.type === 'imaging.scan.linked') hub.publish('scan', r);
     },
     async start() {
       if (server === null) throw new Error('attach the lanes before starting the HTTP server');

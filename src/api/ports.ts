@@ -6,6 +6,8 @@
 import type { GatewayConfig, LaneConfig } from '../config/schema.js';
 import type { AlarmState, SecondaryInspection } from '../alarm/lifecycle.js';
 import type { ConnectionState, FaultCode, LaneDescriptor } from '../domain/lane-events.js';
+import type { ReadScan } from '../drivers/scanner/adapter.js';
+import type { ScanStore, StoredScan } from '../storage/scan-store.js';
 
 export const ROLES = ['viewer', 'operator', 'technician', 'admin'] as const;
 export type Role = (typeof ROLES)[number];
@@ -148,4 +150,12 @@ export interface Readiness {
 
 export function isRole(value: unknown): value is Role {
   return typeof value === 'string' && (ROLES as readonly string[]).includes(value);
+}
+
+/** The lanes' cargo scanners as the API needs them (src/app/scanner-service.ts implements it). */
+export interface ScanPort {
+  readonly store: ScanStore;
+  readonly lanes: readonly { readonly lane: string; readonly uploadTokens: readonly string[] }[];
+  /** Analyze, link, store and report an uploaded scan of `lane`. */
+  ingest(lane: string, read: ReadScan): Promise<StoredScan>;
 }

@@ -13,7 +13,7 @@ import { buildApiApp } from './app.js';
 import { MIN_PASSWORD_LENGTH, type UserStore } from './auth/user-store.js';
 import { DEFAULT_HTTP_OPTIONS, type ApiContext, type HttpOptions } from './context.js';
 import type { LiveHub } from './live/hub.js';
-import type { AlarmService, LaneRuntime, N42Builder, Readiness } from './ports.js';
+import type { AlarmService, LaneRuntime, N42Builder, Readiness, ScanPort } from './ports.js';
 
 export const ADMIN_PASSWORD_ENV = 'RPM_GATEWAY_ADMIN_PASSWORD';
 
@@ -68,6 +68,7 @@ export interface ApiServerDeps {
   readonly currentProfile?: (lane: string) => { seq: number; profile: OccupancyProfile } | null;
   readonly n42?: N42Builder;
   readonly imaging?: FastifyPluginAsync;
+  readonly scans?: ScanPort;
 }
 
 export interface ApiServer {

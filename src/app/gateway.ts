@@ -18,6 +18,7 @@ import { createGatewayHttp } from '../api/gateway-http.js';
 import { createGatewayBridge } from '../bridge/gateway-bridge.js';
 import type { OutputRecord } from './lane-recorder.js';
 import { createLiveRecorder, type LiveRecorder } from './live-recorder.js';
+import { createScannerService } from './scanner-service.js';
 
 export interface GatewayDeps {
   readonly clock: Clock;
@@ -84,14 +85,32 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps): Gateway
             laneDeps.onLaneEvent?.(event);
           },
         };
+  // Cargo scanners (SPEC §1.3, §3 item 6): their records go out like the lanes'; the lanes'
+  // occupancy records feed the scans' fusion.
+  const scanners = createScannerService(http?.config ?? config, {
+    ...deps,
+    counters,
+    output: wiredDeps.output,
+  });
+  const laneOutput: GatewayDeps =
+    scanners === null
+      ? wiredDeps
+      : {
+          ...wiredDeps,
+          output: (record) => {
+            wiredDeps.output(record);
+            scanners.record(record);
+          },
+        };
   const recorders = new Map<string, LiveRecorder>();
   const drivers: LaneDriver[] = (http?.config ?? config).lanes
     .filter((lane) => lane.enabled)
-    .map((lane) => buildLane(lane, sequences, counters, wiredDeps, recorders));
+    .map((lane) => buildLane(lane, sequences, counters, laneOutput, recorders));
   bridge?.attach(drivers.map((d) => d.descriptor));
   http?.attach(
     drivers.map((d) => d.descriptor),
     (lane) => recorders.get(lane.id)?.reconfigure(lane.alarm),
+    scanners,
   );
 
   let state: 'idle' | 'running' | 'stopped' = 'idle';
@@ -109,6 +128,7 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps): Gateway
       deps.logger.info('gateway starting', { site: config.site, lanes: drivers.map((d) => d.descriptor.id) });
       await http?.start();
       await bridge?.start();
+      await scanners?.start();
       await Promise.all(drivers.map((d) => d.start()));
     },
     stop() {
@@ -116,6 +136,7 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps): Gateway
       stopping ??= (async () => {
         state = 'stopped';
         await Promise.all(drivers.map((d) => d.stop()));
+        await scanners?.stop();
         await bridge?.stop();
         await http?.stop();
         deps.logger.info('gateway stopped', { counters: counters.snapshot() });

@@ -21,9 +21,11 @@ import { CommandService } from './command-service.js';
 import type { DeliveryClass } from './envelope.js';
 import {
   LaneEventMapper,
+  scanMessage,
   type AlarmDecisionInput,
   type BridgeMessage,
   type OccupancyRecordInput,
+  type ScanRecordInput,
 } from './event-mapper.js';
 import { MqttConnection } from './mqtt-connection.js';
 import { N42FileWriter } from './n42/n42-writer.js';
@@ -57,6 +59,8 @@ export interface EventBridge {
   occupancy(lane: string, record: OccupancyRecordInput): void;
   /** The gateway's decision found an alarm on the decisive sample. */
   alarmDecision(lane: string, decision: AlarmDecisionInput): void;
+  /** A scanner output record: `imaging.scan.analyzed` / `imaging.scan.linked` on the scan's lane. */
+  scan(record: ScanRecordInput): void;
   /** Any other event (e.g. imaging.scan.analyzed); resolves when it is committed. */
   publish(event: {
     type: string;
@@ -216,6 +220,17 @@ export function createEventBridge(settings: BridgeSettings, deps: EventBridgeDep
     },
     alarmDecision(laneId, decision) {
       commit(lane(laneId).mapper.alarmDecision(decision));
+    },
+    scan(record) {
+      const message = scanMessage(record, deps.clock.now());
+      if (message === null) {
+        logger.warn('scan record without a lane: not published', {
+          scanId: record.scanId,
+          type: record.type,
+        });
+        return;
+      }
+      commit([message]);
     },
     attach(more) {
       for (const d of more) {

@@ -15,6 +15,8 @@ export const EVENT_TYPES = [
   'rpm.device.tamper',
   'rpm.device.connection',
   'imaging.scan.analyzed',
+  // This project's addition: a scan analyzed before its vehicle's occupancy record, now linked.
+  'imaging.scan.linked',
   'lane.state.changed',
 ] as const;
 

@@ -10,6 +10,8 @@
  *   the record's fields, the alarm id if it alarmed, and the count profile.
  * - `rpm.device.connection` / `.fault` / `.tamper` as they happen.
  * - Every change of the lane state: `lane.state.changed` and the retained `state` message.
+ * - `imaging.scan.analyzed` / `imaging.scan.linked` from the scanner service's output records
+ *   (`scanMessage`, stateless: a scan changes no lane state).
  */
 import type { LaneEvent } from '../domain/lane-events.js';
 import type { DeliveryClass, EventType } from './envelope.js';
@@ -56,6 +58,45 @@ export interface OccupancyRecordInput {
   readonly neutron: { readonly alarm: boolean };
   readonly device: { readonly gammaAlarm: boolean; readonly neutronAlarm: boolean };
   readonly [key: string]: unknown;
+}
+
+/** The scanner service's output records (src/app/scanner-service.ts): the fields the mapping reads. */
+export interface ScanRecordInput {
+  readonly type: 'imaging.scan.analyzed' | 'imaging.scan.linked';
+  readonly scanId: string;
+  readonly lane: string | null;
+  readonly time: string | null;
+  readonly fusion?: {
+    readonly priority?: string;
+    readonly raised?: boolean;
+    readonly [key: string]: unknown;
+  } | null;
+  readonly [key: string]: unknown;
+}
+
+export function isScanRecord(record: { readonly type?: unknown }): record is ScanRecordInput {
+  return record.type === 'imaging.scan.analyzed' || record.type === 'imaging.scan.linked';
+}
+
+/**
+ * A scan record → its CloudEvent message: same type, the record's fields as `data` (without
+ * `type`), on the scan's lane, at the scan's time (`now` when it has none or it does not parse).
+ * A scan whose case priority is above `normal` (radiation alarm and/or shielding) goes as the
+ * `alarm` delivery class, so the outbox never evicts it. No lane: nothing to publish (null).
+ */
+export function scanMessage(record: ScanRecordInput, now: number): BridgeMessage | null {
+  if (typeof record.lane !== 'string' || record.lane === '') return null;
+  const parsed = typeof record.time === 'string' ? Date.parse(record.time) : Number.NaN;
+  const { type, ...fields } = record;
+  const priority = record.fusion?.priority ?? 'normal';
+  return {
+    kind: 'event',
+    type,
+    lane: record.lane,
+    time: Number.isFinite(parsed) ? parsed : now,
+    class: priority === 'normal' ? 'event' : 'alarm',
+    data: { ...fields, lane: record.lane },
+  };
 }
 
 export function alarmIdOf(lane: string, seq: number): string {

@@ -13,12 +13,15 @@ import { SqliteAlarmLifecycle } from '../storage/alarm-lifecycle-store.js';
 import { openDatabase } from '../storage/database.js';
 import { createEventBridge, type EventBridge } from './bridge.js';
 import { bridgeSettingsFrom } from './bridge-settings.js';
-import type { OccupancyRecordInput } from './event-mapper.js';
+import { isScanRecord, type OccupancyRecordInput } from './event-mapper.js';
 
 export interface GatewayBridge {
   readonly bridge: EventBridge;
   laneEvent(event: LaneEvent): void;
-  /** Every output record; occupancy records become rpm.occupancy.completed. */
+  /**
+   * Every output record; occupancy records become rpm.occupancy.completed, scanner records
+   * imaging.scan.analyzed / imaging.scan.linked.
+   */
   record(record: { readonly type?: unknown; readonly lane?: unknown }): void;
   attach(lanes: readonly LaneDescriptor[]): void;
   start(): Promise<void>;
@@ -50,6 +53,7 @@ export function createGatewayBridge(
     record(r) {
       if (r.type === 'occupancy' && typeof r.lane === 'string')
         bridge.occupancy(r.lane, r as unknown as OccupancyRecordInput);
+      else if (isScanRecord(r)) bridge.scan(r);
     },
     attach: (lanes) => bridge.attach(lanes),
     start: () => bridge.start(),

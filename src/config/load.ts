@@ -183,6 +183,18 @@ function semanticProblems(
     if (lane.modbus !== undefined && driver === 'vm250') {
       problems.push({ ...at('modbus'), message: 'applies to modbus-rpm lanes only' });
     }
+    const plcAddress = (lane.scanner as { plc?: { address?: unknown } } | undefined)?.plc?.address;
+    if (typeof plcAddress === 'string' && /^modbus-(tcp|rtu):\/\//.test(plcAddress)) {
+      try {
+        parseDeviceAddress(plcAddress);
+      } catch (error) {
+        problems.push({
+          path: `lanes[${i}].scanner.plc.address`,
+          line: lineOf(`/lanes/${i}/scanner/plc/address`),
+          message: error instanceof Error ? error.message : String(error),
+        });
+      }
+    }
   });
   return problems;
 }

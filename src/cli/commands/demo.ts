@@ -18,12 +18,14 @@ import { generateScenario } from '../../../simulators/physics/scenario.js';
 import { startModbusRpmTcpServer } from '../../../simulators/modbus-rpm/tcp-server.js';
 import { Vm250SerialSim } from '../../../simulators/vm250/serial-sim.js';
 import { Vm250TcpServer } from '../../../simulators/vm250/tcp-server.js';
+import { startScannerPlcServer } from '../../../simulators/scanner/plc-server.js';
 import type { CommandContext } from '../context.js';
 
 export const demoUsage = `Usage: rpm-gateway demo [options]
 
 Starts three simulated RPMs — a VM-250 over TCP, a VM-250 on a serial pseudo-terminal, an
-Aspect-style Modbus RPM over Modbus TCP — and the gateway connected to them, on embedded
+Aspect-style Modbus RPM over Modbus TCP — a simulated cargo scanner on lane-1 (PLC over Modbus
+TCP, a synthetic X-ray image per vehicle), and the gateway connected to them, on embedded
 defaults, and prints one line per vehicle: the device's verdict beside the gateway's.
 Runs until Ctrl-C.
 
@@ -95,8 +97,29 @@ export async function demoCommand(args: readonly string[], ctx: CommandContext):
     });
     cleanups.unshift(() => modbus.close());
 
+    // Lane 1's cargo scanner: a simulated PLC whose scans drop phantoms into the lane's inbox.
+    const inbox = join(stateDir, 'scanner-inbox');
+    const scanner = await startScannerPlcServer({
+      inbox,
+      lane: 'lane-1',
+      seed: `demo-${seed}`,
+      scanMs: 1000,
+    });
+    cleanups.unshift(() => scanner.close());
+    const scanVehicle = (event: LaneEvent): void => {
+      if (event.kind !== 'occupancy-start' || event.lane !== 'lane-1') return;
+      scanner.model.write(scanner.model.map.commands.arm);
+      scanner.model.write(scanner.model.map.commands.start);
+    };
+
     const lanes = [
-      { id: 'lane-1', name: 'VM-250 over TCP', driver: 'vm250', address: `tcp://${tcp.host}:${tcp.port}` },
+      {
+        id: 'lane-1',
+        name: 'VM-250 over TCP',
+        driver: 'vm250',
+        address: `tcp://${tcp.host}:${tcp.port}`,
+        scanner: { inbox, plc: { address: `modbus-tcp://${scanner.host}:${scanner.port}?unitId=1` } },
+      },
       { id: 'lane-2', name: 'VM-250 on serial', driver: 'vm250', address: `serial://${serial.path}` },
       {
         id: 'lane-3',
@@ -138,12 +161,17 @@ export async function demoCommand(args: readonly string[], ctx: CommandContext):
       : (record: OutputRecord) => {
           if (record.type === 'occupancy')
             ctx.stdout.write(formatOccupancy(record as OccupancyRecord) + '\n');
+          else if (record.type === 'imaging.scan.analyzed' || record.type === 'imaging.scan.linked')
+            ctx.stdout.write(formatScan(record as Record<string, unknown>) + '\n');
         };
     const gateway = createGateway(validated.config, {
       clock: new SystemClock(),
       logger: createLogger({ level: 'warn', sink: ctx.stderr }),
       output: print,
-      onLaneEvent: values.json ? undefined : (event) => printConnection(event, ctx),
+      onLaneEvent: (event) => {
+        scanVehicle(event);
+        if (!values.json) printConnection(event, ctx);
+      },
       env: ctx.env,
     });
     // Stopped before the broker (cleanups run first to last): it publishes `offline` on the way out.
@@ -186,6 +214,15 @@ function printConnection(event: LaneEvent, ctx: CommandContext): void {
   ctx.stdout.write(
     `${clockTime(event.time)}  ${event.lane}  link ${event.state}${event.detail ? ` (${event.detail})` : ''}\n`,
   );
+}
+
+/** `14:03:50  lane-1  scan SCAN-000002  2 region(s), 1 shielding  → #12 priority critical` */
+export function formatScan(r: Readonly<Record<string, unknown>>): string {
+  const fusion = r.fusion as { occupancySeq: number | null; priority: string } | undefined;
+  const regions = Array.isArray(r.regions) ? `${r.regions.length} region(s), ` : '';
+  const shielding = Array.isArray(r.shieldingSuspects) ? `${r.shieldingSuspects.length} shielding, ` : '';
+  const link = fusion?.occupancySeq == null ? 'no occupancy yet' : `#${fusion.occupancySeq}`;
+  return `${clockTime(Date.now())}  ${String(r.lane)}  scan ${String(r.scanId)}  ${regions}${shielding}→ ${link}, priority ${fusion?.priority ?? '?'}`;
 }
 
 /** `14:03:44  lane-1  #12 (GX 12)  14.2 s  8.1 km/h  RPM: ALARM γ  gateway: γ 9.3σ → INVESTIGATE threat` */

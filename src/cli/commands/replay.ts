@@ -1,5 +1,7 @@
 import { parseArgs } from 'node:util';
 import { replay, type ReplayOptions } from '../../app/replay.js';
+import { createN42ReplayObserver, type N42ReplayObserver } from '../../bridge/n42/n42-replay-observer.js';
+import { silentLogger } from '../../core/logger.js';
 import { GatewayError, describeError } from '../../core/errors.js';
 import { loadConfig } from '../../config/load.js';
 import type { CommandContext } from '../context.js';
@@ -20,6 +22,8 @@ Options:
                        file's modification date)
   --utc-offset <min>   the logger's offset from UTC in minutes, east positive (default 0)
   --n-sigma <n>        gamma alarm threshold in standard deviations (default 6)
+  --n42 <dir>          also write one ANSI N42.42 document per occupancy into <dir>
+                       (<lane>-<index>.n42; <lane>-<index>-<seq>.n42 when an index repeats)
   --quiet              no summary on stderr`;
 
 export async function replayCommand(args: readonly string[], ctx: CommandContext): Promise<number> {
@@ -34,6 +38,7 @@ export async function replayCommand(args: readonly string[], ctx: CommandContext
         date: { type: 'string' },
         'utc-offset': { type: 'string' },
         'n-sigma': { type: 'string' },
+        n42: { type: 'string' },
         quiet: { type: 'boolean', short: 'q' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -52,6 +57,7 @@ export async function replayCommand(args: readonly string[], ctx: CommandContext
     return 2;
   }
   const options: ReplayOptions = {};
+  let n42: N42ReplayObserver | null = null;
   try {
     if (values.lane !== undefined) options.lane = values.lane;
     if (values.date !== undefined) options.baseDate = values.date;
@@ -67,6 +73,16 @@ export async function replayCommand(args: readonly string[], ctx: CommandContext
       if (lane.channelOrder) options.channelOrder = lane.channelOrder;
     }
     if (values['n-sigma'] !== undefined) options.nSigma = numberOption('--n-sigma', values['n-sigma']);
+    if (values.n42 !== undefined) {
+      n42 = createN42ReplayObserver({
+        dir: values.n42,
+        lane: options.lane ?? 'replay',
+        site: 'replay',
+        version: 'replay',
+        logger: silentLogger,
+      });
+      options.observer = n42;
+    }
   } catch (error) {
     ctx.stderr.write(`${error instanceof GatewayError ? error.message : describeError(error)}\n`);
     return 2;
@@ -83,7 +99,11 @@ export async function replayCommand(args: readonly string[], ctx: CommandContext
           `(${summary.gammaAlarms} gamma alarms, ${summary.neutronAlarms} neutron alarms, ` +
           `${summary.abnormalEnds} ended abnormally), ${badCount} bad lines, ` +
           `${Object.values(summary.unknownTags).reduce((a, b) => a + b, 0)} unknown-tag lines; ` +
-          `base date ${summary.baseDate} (${summary.baseDateSource}); ${summary.durationMs.toFixed(0)} ms\n`,
+          `base date ${summary.baseDate} (${summary.baseDateSource}); ${summary.durationMs.toFixed(0)} ms` +
+          (n42 === null
+            ? ''
+            : `; ${n42.written} N42 documents in ${values.n42}${n42.failed ? ` (${n42.failed} failed)` : ''}`) +
+          '\n',
       );
     }
     return 0;

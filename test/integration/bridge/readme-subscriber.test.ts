@@ -82,6 +82,36 @@ describe('a subscriber written from docs/events.md', () => {
     await waitFor(() => follower.events.some((e) => e.type === 'rpm.occupancy.completed'), {
       what: 'completed',
     });
+    // The scanner service's output records (src/app/scanner-service.ts) on the same lane.
+    const fusion = {
+      scanId: 's-1',
+      lane: 'lane-1',
+      occupancySeq: 7,
+      priority: 'high',
+      raised: true,
+      reasons: [],
+    };
+    bridge.scan({
+      type: 'imaging.scan.analyzed',
+      scanId: 's-1',
+      lane: 'lane-1',
+      time: null,
+      regions: [],
+      fusion,
+    });
+    bridge.scan({ type: 'imaging.scan.linked', scanId: 's-1', lane: 'lane-1', time: null, fusion });
+    await bridge.whenDelivered();
+    await waitFor(() => follower.events.some((e) => e.type === 'imaging.scan.linked'), {
+      what: 'scan linked',
+    });
+    expect(sub.messages.map((m) => m.topic)).toEqual(
+      expect.arrayContaining([
+        'rpm/v1/port-alpha/lane-1/events/imaging.scan.analyzed',
+        'rpm/v1/port-alpha/lane-1/events/imaging.scan.linked',
+      ]),
+    );
+    const analyzedEvent = follower.events.find((e) => e.type === 'imaging.scan.analyzed')!;
+    expect(analyzedEvent.data).toMatchObject({ scanId: 's-1', lane: 'lane-1', fusion: { priority: 'high' } });
     // The same event delivered twice (at least once) is dropped by id.
     const dup = follower.events[0]!;
     follower.onMessage(`rpm/v1/port-alpha/lane-1/events/${dup.type}`, JSON.stringify(dup));

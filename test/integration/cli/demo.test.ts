@@ -12,5 +12,9 @@ describe('rpm-gateway demo', () => {
     const completed = records.filter((r) => r.type === 'occupancy' && r.endReason !== 'link-lost');
     const lanes = new Set(completed.map((r) => r.lane));
     expect([...lanes].sort()).toEqual(['lane-1', 'lane-2', 'lane-3']);
+    // Lane 1's simulated scanner: a scan per vehicle, analyzed and reported.
+    const scans = records.filter((r) => r.type === 'imaging.scan.analyzed');
+    expect(scans.length).toBeGreaterThan(0);
+    expect(scans.every((r) => r.lane === 'lane-1')).toBe(true);
   }, 40_000);
 });

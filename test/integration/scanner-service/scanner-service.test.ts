@@ -1,0 +1,139 @@
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createScannerService, type ScannerService } from '../../../src/app/scanner-service.js';
+import { validateConfig } from '../../../src/config/load.js';
+import { SystemClock } from '../../../src/core/clock.js';
+import { Counters } from '../../../src/core/counters.js';
+import { silentLogger } from '../../../src/core/logger.js';
+import { dropScan } from '../../../simulators/scanner/inbox-writer.js';
+import { makePhantom } from '../../../simulators/scanner/phantom.js';
+import { startScannerPlcServer, type ScannerPlcServer } from '../../../simulators/scanner/plc-server.js';
+import { waitFor } from '../../support/wait-for.js';
+
+let dir: string;
+let service: ScannerService | null;
+let plc: ScannerPlcServer | null;
+let records: Record<string, unknown>[];
+
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'rpm-scanner-service-'));
+  records = [];
+  service = null;
+  plc = null;
+});
+afterEach(async () => {
+  await service?.stop();
+  await plc?.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+function build(scanner: Record<string, unknown>): ScannerService {
+  const validated = validateConfig({
+    site: 'bench',
+    storage: { dir: join(dir, 'state') },
+    lanes: [
+      {
+        id: 'lane-1',
+        driver: 'vm250',
+        address: 'tcp://127.0.0.1:1',
+        scanner: { inbox: join(dir, 'inbox'), ...scanner },
+      },
+      { id: 'lane-2', driver: 'vm250', address: 'tcp://127.0.0.1:2' },
+    ],
+  });
+  if (!validated.ok) throw new Error(JSON.stringify(validated.problems));
+  const s = createScannerService(validated.config, {
+    clock: new SystemClock(),
+    logger: silentLogger,
+    counters: new Counters(),
+    output: (r) => void records.push(r),
+    inboxPollMs: 50,
+    inboxSettleMs: 50,
+  });
+  if (s === null) throw new Error('expected a scanner service');
+  return s;
+}
+
+function occupancy(seq: number, startMs: number, endMs: number, alarm: boolean) {
+  return {
+    type: 'occupancy',
+    lane: 'lane-1',
+    seq,
+    start: new Date(startMs).toISOString(),
+    end: new Date(endMs).toISOString(),
+    device: { gammaAlarm: false, neutronAlarm: false },
+    gamma: { alarm },
+    neutron: { alarm: false },
+  };
+}
+
+describe('scanner service', () => {
+  it('is not built when no lane has a scanner', () => {
+    const validated = validateConfig({
+      site: 'bench',
+      lanes: [{ id: 'lane-1', driver: 'vm250', address: 'tcp://127.0.0.1:1' }],
+    });
+    if (!validated.ok) throw new Error('invalid');
+    const s = createScannerService(validated.config, {
+      clock: new SystemClock(),
+      logger: silentLogger,
+      counters: new Counters(),
+      output: () => undefined,
+    });
+    expect(s).toBeNull();
+  });
+
+  it('analyzes an inbox scan, links it to the alarming occupancy and raises the priority to critical', async () => {
+    service = build({});
+    await service.start();
+    const now = Date.now();
+    service.record(occupancy(7, now - 20_000, now - 5_000, true));
+    await dropScan(join(dir, 'inbox'), makePhantom({ seed: 'svc-dense', anomalies: ['dense'] }), {
+      scanId: 'S-1',
+      lane: 'lane-1',
+      time: now - 3_000,
+    });
+    const record = await waitFor(() => records.find((r) => r.type === 'imaging.scan.analyzed'), {
+      timeoutMs: 30_000,
+      what: 'the analyzed record',
+    });
+    expect(record.scanId).toBe('S-1');
+    expect(record.lane).toBe('lane-1');
+    const fusion = record.fusion as { occupancySeq: number; priority: string; raised: boolean };
+    expect(fusion.occupancySeq).toBe(7);
+    expect(fusion.priority).toBe('critical');
+    expect(fusion.raised).toBe(true);
+    const stored = service.store.get('S-1')!;
+    expect(stored.occupancySeq).toBe(7);
+    expect(stored.shieldingSuspects).toBeGreaterThan(0);
+    expect(existsSync(stored.overlayPath!)).toBe(true);
+    expect(existsSync(stored.previewPath!)).toBe(true);
+    expect(service.store.byOccupancy('lane-1', 7).map((s) => s.scanId)).toEqual(['S-1']);
+  }, 60_000);
+
+  it('links a scan that arrived before its occupancy ended when the occupancy record comes', async () => {
+    service = build({});
+    await service.start();
+    const now = Date.now();
+    await dropScan(join(dir, 'inbox'), makePhantom({ seed: 'svc-clean' }), { scanId: 'S-2', time: now });
+    const first = await waitFor(() => records.find((r) => r.type === 'imaging.scan.analyzed'), {
+      timeoutMs: 30_000,
+    });
+    expect((first.fusion as { occupancySeq: number | null }).occupancySeq).toBeNull();
+    service.record(occupancy(8, now - 4_000, now + 2_000, false));
+    const linked = records.find((r) => r.type === 'imaging.scan.linked');
+    expect(linked?.scanId).toBe('S-2');
+    expect(service.store.get('S-2')!.occupancySeq).toBe(8);
+  }, 60_000);
+
+  it('polls the scanner PLC when one is configured', async () => {
+    plc = await startScannerPlcServer({});
+    service = build({ plc: { address: `modbus-tcp://127.0.0.1:${plc.port}?unitId=1`, pollMs: 100 } });
+    await service.start();
+    const status = await waitFor(() => service!.lanes[0]!.status, { timeoutMs: 10_000, what: 'PLC status' });
+    expect(status.state).toBe('idle');
+  }, 30_000);
+});
