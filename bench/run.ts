@@ -159,6 +159,9 @@ async function imagingSection(rows: Row[]): Promise<void> {
 
 async function main(): Promise<void> {
   const asked = process.argv.slice(2);
+  const unknown = asked.filter((name) => !(SECTIONS as readonly string[]).includes(name));
+  if (unknown.length > 0)
+    throw new Error(`unknown bench section ${unknown.join(', ')}; sections: ${SECTIONS.join(', ')}`);
   const run = (name: (typeof SECTIONS)[number]) => asked.length === 0 || asked.includes(name);
   const rows: Row[] = [];
   if (run('replay')) await replaySection(rows);
