@@ -477,7 +477,18 @@ async function occupancyView(lane, seq, alarmHint) {
       drawNeutron(neutronCanvas, data.profile);
     };
     draw();
-    window.addEventListener('resize', draw, { once: true });
+    // Redraw whenever the chart's box changes (window resize, a scrollbar appearing when the
+    // scan panel loads): a canvas drawn at one width and shown at another is blurred.
+    let width = profileCanvas.getBoundingClientRect().width;
+    const observer = new window.ResizeObserver(() => {
+      if (!profileCanvas.isConnected) return observer.disconnect();
+      const now = profileCanvas.getBoundingClientRect().width;
+      if (now !== width) {
+        width = now;
+        draw();
+      }
+    });
+    observer.observe(profileCanvas);
   }
   const renderAlarm = () =>
     renderAlarmPanel(alarmPanel, alarm, (next) => {
