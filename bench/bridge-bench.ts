@@ -53,7 +53,7 @@ export async function withMosquitto<T>(fn: (url: string) => Promise<T>): Promise
   const port = await freePort();
   writeFileSync(
     join(dir, 'mosquitto.conf'),
-    `listener ${port} 127.0.0.1\nallow_anonymous true\npersistence false\nuser ${userInfo().username}\nmax_queued_messages 1000000\n`,
+    `listener ${port} 127.0.0.1\nallow_anonymous true\npersistence false\nuser ${userInfo().username}\nmax_queued_messages 1000000\nset_tcp_nodelay true\n`,
   );
   const child = spawn('mosquitto', ['-c', join(dir, 'mosquitto.conf')], { stdio: 'ignore' });
   try {
@@ -121,6 +121,7 @@ export async function benchAlarmLatency(
     if (t !== undefined) {
       latencies.push(performance.now() - t);
       pending.delete(row.lane);
+      if (process.env.BENCH_TRACE) process.stderr.write(`puback +${(performance.now() - t).toFixed(2)} ms\n`);
     }
   };
   const { bridge, dir } = bench(brokerUrl, ids, onDelivered);

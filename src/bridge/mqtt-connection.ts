@@ -158,6 +158,9 @@ export class MqttConnection extends EventEmitter<Events> {
       connected = true;
       this.attempt = 0;
       this.current = 'connected';
+      // Alarms are small packets that must leave at once: no Nagle coalescing on our side.
+      const socket = client.stream as { setNoDelay?: (noDelay: boolean) => unknown };
+      socket.setNoDelay?.(true);
       this.o.logger.info('mqtt connected', { url: this.o.url, protocol: this.version === 5 ? '5' : '3.1.1' });
       for (const filter of this.subscriptions) client.subscribe(filter, { qos: 1 });
       this.publishOn(client, this.o.status.topic, this.o.status.onlinePayload, { retain: true }).catch(

@@ -1,8 +1,11 @@
 /**
  * The outbox committer (SPEC §4 Delivery): events are queued in memory for at most one turn of
- * the event loop, then committed together in one fsync'd transaction, where each gets its ULID
- * id and its per-source sequence. The promise of `enqueue*` resolves once the row is on disk;
- * only then is it offered to a publisher (`onCommitted`).
+ * the event loop, then posted together as one batch to the store's writer thread, which commits
+ * it in an fsync'd transaction (grouped with whatever else arrived while its last COMMIT ran).
+ * Each event gets its ULID id and per-source sequence at once, on this thread; the promise of
+ * `enqueue*` resolves only once the row is on disk (`onCommitted` then). The new rows may go on
+ * the wire before that (`onInserted`, the publisher's early path): a PUBACK that beats the
+ * COMMIT only queues the delete behind it.
  *
  * Disk budget: before a batch goes in, the oldest telemetry is evicted to make room, then the
  * oldest ordinary events; alarms are never evicted. A non-alarm message that still does not fit
@@ -38,7 +41,7 @@ export interface OutboxOptions {
   readonly maxBatch?: number;
   /** Called after every commit that added rows (publishers pump from the store). */
   readonly onCommitted?: () => void;
-  /** Called inside the transaction with the rows just inserted, before the COMMIT (see MqttPublisher.publishEarly). */
+  /** Called with the rows just handed to the writer, before their COMMIT (see MqttPublisher.publishEarly). */
   readonly onInserted?: (rows: readonly OutboxRow[]) => void;
   /** Called when a commit failed after `onInserted` (the publisher rewinds). */
   readonly onCommitFailed?: () => void;
@@ -66,6 +69,8 @@ interface Pending {
 
 export class Outbox {
   private pending: Pending[] = [];
+  /** Rows handed to the writer whose commit has not returned yet. */
+  private posted = 0;
   private scheduled = false;
   private closed = false;
   private readonly maxBatch: number;
@@ -134,13 +139,9 @@ export class Outbox {
     );
   }
 
-  /** Commit everything queued now. */
+  /** Hand everything queued to the writer now (committed asynchronously). */
   flush(): void {
-    this.scheduled = false;
-    while (this.pending.length > 0) {
-      const batch = this.pending.splice(0, this.maxBatch);
-      this.commit(batch);
-    }
+    this.drain(true);
   }
 
   /** Commit what is queued and refuse anything later. */
@@ -163,12 +164,30 @@ export class Outbox {
     }
     return new Promise((resolve) => {
       this.pending.push({ row, event, resolve });
-      if (this.pending.length >= this.maxBatch) this.flush();
+      if (this.pending.length >= this.maxBatch) this.drain(false);
       else if (!this.scheduled) {
         this.scheduled = true;
-        setImmediate(() => this.flush());
+        setImmediate(() => this.drain(false));
       }
     });
+  }
+
+  /**
+   * Hand queued events to the writer, a batch at a time. Unless `all`, at most two batches' worth
+   * is in flight: a burst waits here (as plain data) rather than piling up, enveloped and copied,
+   * in front of the writer; each commit that returns lets the next batch go. Memory stays bounded:
+   * when a whole batch more is waiting, this thread waits for the writer (a burst far beyond what
+   * lanes produce — a flood from a bug or a replay — is slowed to the disk's pace, as before).
+   */
+  private drain(all: boolean): void {
+    this.scheduled = false;
+    while (this.pending.length > 0 && (all || this.posted < 2 * this.maxBatch)) {
+      this.commit(this.pending.splice(0, this.maxBatch));
+    }
+    if (!all && this.pending.length >= this.maxBatch && this.posted > 0) {
+      this.o.counters.increment('bridge.outbox.backpressure');
+      this.o.store.waitForWriter(); // settles what was posted, which drains the next batches
+    }
   }
 
   private commit(batch: Pending[]): void {
@@ -176,47 +195,69 @@ export class Outbox {
     const results: CommitResult[] = [];
     const inserted: OutboxRow[] = [];
     try {
-      store.transaction((tx) => {
-        for (const p of batch) {
-          // Room first, so a refused event takes no sequence number (the envelope adds < 400 bytes).
-          const estimate = OutboxStore.sizeOf(p.row) + (p.event === null ? 0 : 400);
-          if (store.depth.bytes + estimate > maxBytes && !this.makeRoom(tx, estimate, p.row.class)) {
-            this.o.counters.increment('bridge.outbox.refused.over-budget');
-            results.push({ committed: false, reason: 'over-budget' });
-            continue;
-          }
-          let payload = p.row.payload;
-          let id: string | undefined;
-          let sequence: number | undefined;
-          if (p.event !== null) {
-            id = this.o.ulid.next(this.o.clock.now());
-            sequence = tx.nextSequence(p.event.source);
-            payload = envelopeJson(
-              {
-                id,
-                source: p.event.source,
-                type: p.event.type,
-                time: p.event.time,
-                subject: p.row.lane,
-                sequence,
-              },
-              payload,
+      store.transaction(
+        (tx) => {
+          for (const p of batch) {
+            // Room first, so a refused event takes no sequence number (the envelope adds < 400 bytes).
+            const estimate = OutboxStore.sizeOf(p.row) + (p.event === null ? 0 : 400);
+            if (store.depth.bytes + estimate > maxBytes && !this.makeRoom(tx, estimate, p.row.class)) {
+              this.o.counters.increment('bridge.outbox.refused.over-budget');
+              results.push({ committed: false, reason: 'over-budget' });
+              continue;
+            }
+            let payload = p.row.payload;
+            let id: string | undefined;
+            let sequence: number | undefined;
+            if (p.event !== null) {
+              id = this.o.ulid.next(this.o.clock.now());
+              sequence = tx.nextSequence(p.event.source);
+              payload = envelopeJson(
+                {
+                  id,
+                  source: p.event.source,
+                  type: p.event.type,
+                  time: p.event.time,
+                  subject: p.row.lane,
+                  sequence,
+                },
+                payload,
+              );
+            }
+            const row = { ...p.row, payload };
+            const rowId = tx.insert(row);
+            if (row.destination === 'mqtt') {
+              inserted.push({ ...row, id: rowId, bytes: OutboxStore.sizeOf(row) });
+            }
+            results.push(
+              id === undefined || sequence === undefined
+                ? { committed: true, rowId }
+                : { committed: true, rowId, id, sequence },
             );
           }
-          const row = { ...p.row, payload };
-          const rowId = tx.insert(row);
-          if (row.destination === 'mqtt') {
-            inserted.push({ ...row, id: rowId, bytes: OutboxStore.sizeOf(row) });
-          }
-          results.push(
-            id === undefined || sequence === undefined
-              ? { committed: true, rowId }
-              : { committed: true, rowId, id, sequence },
-          );
-        }
-        if (inserted.length > 0) this.o.onInserted?.(inserted);
-      });
+        },
+        (error) => {
+          this.posted -= batch.length;
+          this.settle(batch, results, inserted, error);
+          if (this.pending.length > 0 && !this.scheduled) this.drain(false);
+        },
+      );
     } catch (error) {
+      this.settle(batch, results, [], error as Error);
+      return;
+    }
+    this.posted += batch.length;
+    // On the wire at once when nothing older waits: the broker round trip overlaps the fsync.
+    if (inserted.length > 0) this.o.onInserted?.(inserted);
+  }
+
+  /** The batch's COMMIT returned (or failed): only now are its rows committed. */
+  private settle(
+    batch: Pending[],
+    results: CommitResult[],
+    inserted: OutboxRow[],
+    error: Error | null,
+  ): void {
+    if (error !== null) {
       // The disk failed us (full, read-only): nothing of this batch is committed. Say so loudly;
       // the producers learn it from the result and the counters.
       this.o.counters.increment('bridge.outbox.commit-failed', batch.length);

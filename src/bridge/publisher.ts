@@ -79,11 +79,11 @@ export class MqttPublisher {
 
   /**
    * The low-latency path (an alarm must reach central within milliseconds; SPEC §3, §7): called
-   * inside the outbox's commit transaction, after the inserts and before the fsync'd COMMIT.
+   * as soon as a batch is handed to the outbox's writer thread, before its fsync'd COMMIT.
    * When nothing older is waiting and the window has room, the new rows go on the wire at once,
-   * so the broker round trip overlaps the fsync. PUBACKs are handled after the COMMIT returns
-   * (the event loop is busy until then), so no row is deleted before it is on disk. If the
-   * commit fails, `rewind()` re-reads from disk. Otherwise the rows are left to `pump()`.
+   * so the broker round trip overlaps the fsync. A PUBACK that beats the COMMIT only queues the
+   * row's delete behind its insert in the writer, so no row is deleted before it is on disk. If
+   * the commit fails, `rewind()` re-reads from disk. Otherwise the rows are left to `pump()`.
    */
   publishEarly(rows: readonly OutboxRow[]): void {
     if (this.stopped || this.o.connection.state !== 'connected' || rows.length === 0) return;

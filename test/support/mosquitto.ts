@@ -91,6 +91,8 @@ export class Mosquitto {
       `user ${userInfo().username}`,
       this.options.persistence ? `persistence true\npersistence_location ${this.dir}/` : 'persistence false',
       'max_queued_messages 100000',
+      // As docs/events.md recommends for a lane broker: small alarm packets leave at once.
+      'set_tcp_nodelay true',
       'log_dest stderr',
       'log_type error',
       'log_type warning',

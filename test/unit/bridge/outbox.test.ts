@@ -14,7 +14,7 @@ import { ManualClock } from '../../../src/core/clock.js';
 import { Counters } from '../../../src/core/counters.js';
 import { silentLogger } from '../../../src/core/logger.js';
 import { openDatabase, type Db } from '../../../src/storage/database.js';
-import { OutboxStore, SEQUENCE_CRASH_SKIP } from '../../../src/storage/outbox-store.js';
+import { OutboxStore, SEQUENCE_CRASH_SKIP, type OutboxRow } from '../../../src/storage/outbox-store.js';
 
 function outbox(db: Db, maxBytes = 10_000_000, maxMessageBytes = 65_536) {
   const store = new OutboxStore(db);
@@ -124,5 +124,108 @@ describe('outbox', () => {
     const cyclic: Record<string, unknown> = {};
     cyclic.self = cyclic;
     expect((await o.enqueueEvent({ ...fault('lane-1', 3), data: cyclic })).committed).toBe(false);
+  });
+});
+
+describe('outbox writer thread', () => {
+  function withHooks(db: Db) {
+    const store = new OutboxStore(db);
+    const counters = new Counters();
+    const inserted: OutboxRow[][] = [];
+    let failed = 0;
+    const o = new Outbox({
+      store,
+      site: 'port-alpha',
+      topics: topicTree('port-alpha'),
+      ulid: createUlidGenerator(),
+      clock: new ManualClock(1_714_557_600_000),
+      logger: silentLogger,
+      counters,
+      maxBytes: 10_000_000,
+      maxMessageBytes: 65_536,
+      onInserted: (rows) => inserted.push([...rows]),
+      onCommitFailed: () => failed++,
+    });
+    return { o, store, counters, inserted, failed: () => failed };
+  }
+
+  it('offers a row before its COMMIT, resolves after it, and applies a PUBACK that beat the COMMIT after it', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'outbox-'));
+    const { o, store, inserted } = withHooks(openDatabase(dir));
+    const committed = o.enqueueEvent(fault('lane-1', 1, 'alarm'));
+    const kept = o.enqueueEvent(fault('lane-1', 2));
+    o.flush();
+    // Ids are assigned at once: the publisher can send the rows before the fsync returns.
+    const rows = inserted.flat();
+    expect(rows).toHaveLength(2);
+    expect(store.after('mqtt', 0, 10).map((r) => r.id)).toEqual(rows.map((r) => r.id));
+    // The broker's PUBACK for the first arrives before its commit: the delete waits behind it.
+    store.delete([rows[0]!.id]);
+    expect(store.depth.rows).toBe(1);
+    expect(store.after('mqtt', 0, 10).map((r) => r.id)).toEqual([rows[1]!.id]);
+    expect(await committed).toMatchObject({ committed: true, rowId: rows[0]!.id, sequence: 1 });
+    expect(await kept).toMatchObject({ committed: true, rowId: rows[1]!.id, sequence: 2 });
+    store.markClosed();
+    store.db.close();
+
+    // On disk: the delivered row is gone, the other one and both sequence numbers are there.
+    const again = withHooks(openDatabase(dir));
+    expect(again.store.depth.rows).toBe(1);
+    expect(again.store.after('mqtt', 0, 10).map((r) => r.id)).toEqual([rows[1]!.id]);
+    expect(await again.o.enqueueEvent(fault('lane-1', 3))).toMatchObject({ committed: true, sequence: 3 });
+    const sequences = again.store
+      .after('mqtt', 0, 10)
+      .map((r) => (JSON.parse(r.payload) as { sequence: string }).sequence);
+    expect(sequences).toEqual(['2', '3']);
+    again.store.markClosed();
+    again.store.db.close();
+  });
+
+  it('keeps a group of batches in order across lanes and deletes', async () => {
+    const { o, store, inserted } = withHooks(openDatabase(mkdtempSync(join(tmpdir(), 'outbox-'))));
+    const all: Array<Promise<unknown>> = [];
+    for (let round = 0; round < 50; round++) {
+      for (let i = 0; i < 20; i++) all.push(o.enqueueEvent(fault(`lane-${i % 4}`, round * 20 + i)));
+      o.flush(); // 50 batches posted while the writer is busy: committed in few transactions
+      const rows = inserted.at(-1)!;
+      store.delete(rows.slice(0, 10).map((r) => r.id)); // half of each batch delivered at once
+    }
+    await Promise.all(all);
+    store.waitForWriter();
+    expect(store.depth.rows).toBe(500);
+    const left = store.after('mqtt', 0, 1000);
+    expect(left).toHaveLength(500);
+    for (let lane = 0; lane < 4; lane++) {
+      const seqs = left
+        .filter((r) => r.lane === `lane-${lane}`)
+        .map((r) => Number((JSON.parse(r.payload) as { sequence: string }).sequence));
+      expect(seqs).toEqual([...seqs].sort((a, b) => a - b));
+    }
+    const onDisk = store.db.prepare('SELECT COUNT(*) AS n FROM outbox_messages').get() as { n: number };
+    expect(onDisk.n).toBe(500);
+    store.markClosed();
+  });
+
+  it('reports a failed COMMIT: nothing counted as committed, the row withdrawn, later rows fine', async () => {
+    const db = openDatabase(mkdtempSync(join(tmpdir(), 'outbox-')));
+    const { o, store, counters, failed } = withHooks(db);
+    // Someone else takes the next row id behind the store's back: the writer's INSERT fails.
+    db.prepare(
+      `INSERT INTO outbox_messages (id, destination, class, kind, lane, topic, payload, retain, bytes, created_ms)
+       VALUES (1, 'influx', 'telemetry', 'line', 'x', '', 'x', 0, 0, 0)`,
+    ).run();
+    const lost = o.enqueueEvent(fault('lane-1', 1));
+    o.flush();
+    expect(store.depth.rows).toBe(1);
+    expect(await lost).toEqual({ committed: false, reason: 'closed' });
+    expect(failed()).toBe(1);
+    expect(counters.get('bridge.outbox.commit-failed')).toBe(1);
+    expect(store.depth.rows).toBe(0);
+    expect(store.after('mqtt', 0, 10)).toEqual([]);
+    const next = await o.enqueueEvent(fault('lane-1', 2));
+    // A sequence number that may have been on the wire is never reused.
+    expect(next).toMatchObject({ committed: true, sequence: 2 });
+    expect(store.after('mqtt', 0, 10)).toHaveLength(1);
+    store.markClosed();
   });
 });
