@@ -3,8 +3,10 @@
  * as a table and written to bench/results.json. Run it on a quiet machine; the ratios are what
  * count, since both sides of each pair see the same machine.
  *
- * `npm run bench -- replay alarm` runs only the named sections (replay, alarm, bridge, imaging).
+ * `npm run bench -- replay alarm` runs only the named sections (replay, alarm, outbox, latency,
+ * imaging), each in a fresh process.
  */
+import { spawnSync } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -26,7 +28,7 @@ interface Row {
 }
 
 const REPLAY_OCCUPANCIES = Number(process.env.BENCH_OCCUPANCIES ?? 20_000);
-const SECTIONS = ['replay', 'alarm', 'bridge', 'imaging'] as const;
+const SECTIONS = ['replay', 'alarm', 'outbox', 'latency', 'imaging'] as const;
 
 const n = (x: number, digits = 0): string =>
   x.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
@@ -76,7 +78,7 @@ function alarmSection(rows: Row[]): void {
   );
 }
 
-async function bridgeSection(rows: Row[]): Promise<void> {
+async function outboxSection(rows: Row[]): Promise<void> {
   const commit = await benchOutboxCommit();
   rows.push({
     section: 'bridge',
@@ -98,6 +100,11 @@ async function bridgeSection(rows: Row[]): Promise<void> {
       target: 'reported',
       pass: null,
     });
+  });
+}
+
+async function latencySection(rows: Row[]): Promise<void> {
+  await withMosquitto(async (url) => {
     for (const lanes of [1, 32]) {
       const l = await benchAlarmLatency(url, lanes);
       rows.push({
@@ -157,17 +164,39 @@ async function imagingSection(rows: Row[]): Promise<void> {
   );
 }
 
+/** One section in this process: its rows as JSON on stdout (the parent prints the table). */
+async function runSection(name: (typeof SECTIONS)[number]): Promise<Row[]> {
+  const rows: Row[] = [];
+  if (name === 'replay') await replaySection(rows);
+  if (name === 'alarm') alarmSection(rows);
+  if (name === 'outbox') await outboxSection(rows);
+  if (name === 'latency') await latencySection(rows);
+  if (name === 'imaging') await imagingSection(rows);
+  return rows;
+}
+
 async function main(): Promise<void> {
-  const asked = process.argv.slice(2);
-  const unknown = asked.filter((name) => !(SECTIONS as readonly string[]).includes(name));
+  const args = process.argv.slice(2);
+  if (args[0] === '--section') {
+    process.stdout.write(JSON.stringify(await runSection(args[1] as (typeof SECTIONS)[number])) + '\n');
+    return;
+  }
+  const unknown = args.filter((name) => !(SECTIONS as readonly string[]).includes(name));
   if (unknown.length > 0)
     throw new Error(`unknown bench section ${unknown.join(', ')}; sections: ${SECTIONS.join(', ')}`);
-  const run = (name: (typeof SECTIONS)[number]) => asked.length === 0 || asked.includes(name);
+  // Each section runs in a fresh process, so its memory figures are its own, not the sum of
+  // whatever ran before it.
   const rows: Row[] = [];
-  if (run('replay')) await replaySection(rows);
-  if (run('alarm')) alarmSection(rows);
-  if (run('bridge')) await bridgeSection(rows);
-  if (run('imaging')) await imagingSection(rows);
+  for (const name of SECTIONS.filter((s) => args.length === 0 || args.includes(s))) {
+    const child = spawnSync(process.execPath, [fileURLToPath(import.meta.url), '--section', name], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+      encoding: 'utf8',
+      maxBuffer: 16 * 1024 * 1024,
+    });
+    if (child.status !== 0) throw new Error(`bench section ${name} failed (exit ${child.status})`);
+    const last = child.stdout.trim().split('\n').pop() ?? '[]';
+    rows.push(...(JSON.parse(last) as Row[]));
+  }
 
   const results = { date: new Date().toISOString(), node: process.version, cpus: cpus().length, rows };
   const out = fileURLToPath(new URL('../../bench/results.json', import.meta.url));
