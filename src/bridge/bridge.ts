@@ -35,7 +35,7 @@ import { MqttPublisher } from './publisher.js';
 import { TelemetryAggregator } from './telemetry.js';
 import { TelemetryWriter } from './telemetry-writer.js';
 import { GATEWAY_SUBJECT, topicTree } from './topics.js';
-import { createUlidGenerator } from './ulid.js';
+import { createUlidGenerator } from '../core/ulid.js';
 
 export interface EventBridgeDeps {
   readonly db: Db;

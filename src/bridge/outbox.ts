@@ -23,7 +23,7 @@ import {
 } from '../storage/outbox-store.js';
 import { envelopeJson, eventSource, type DeliveryClass } from './envelope.js';
 import type { TopicTree } from './topics.js';
-import type { UlidGenerator } from './ulid.js';
+import type { UlidGenerator } from '../core/ulid.js';
 
 export interface OutboxOptions {
   readonly store: OutboxStore;

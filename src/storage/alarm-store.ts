@@ -15,7 +15,7 @@
  *   second raise for the same occupancy (a retry, a replayed decision) returns the first alarm.
  * - Times are epoch milliseconds (as lane events carry them); ids are ULIDs (time-ordered).
  */
-import { randomBytes } from 'node:crypto';
+import { createUlidGenerator } from '../core/ulid.js';
 import {
   ADJUDICATION_CODES,
   raised,
@@ -494,18 +494,9 @@ function decodeCursor(cursor: string): { at: number; id: string } {
   });
 }
 
-const CROCKFORD = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
+const ids = createUlidGenerator();
 
-/** A ULID (26 Crockford base-32 characters: 48-bit ms time, 80 random bits). */
+/** A ULID for an alarm raised at `at` (monotonic within this process). */
 export function ulid(at: number = Date.now()): string {
-  let t = Math.max(0, Math.floor(at));
-  let time = '';
-  for (let i = 0; i < 10; i++) {
-    time = CROCKFORD[t % 32]! + time;
-    t = Math.floor(t / 32);
-  }
-  const bytes = randomBytes(16);
-  let random = '';
-  for (let i = 0; i < 16; i++) random += CROCKFORD[bytes[i]! & 31]!;
-  return time + random;
+  return ids.next(at);
 }

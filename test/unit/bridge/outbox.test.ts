@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Outbox } from '../../../src/bridge/outbox.js';
 import { topicTree } from '../../../src/bridge/topics.js';
-import { createUlidGenerator } from '../../../src/bridge/ulid.js';
+import { createUlidGenerator } from '../../../src/core/ulid.js';
 import { ManualClock } from '../../../src/core/clock.js';
 import { Counters } from '../../../src/core/counters.js';
 import { silentLogger } from '../../../src/core/logger.js';

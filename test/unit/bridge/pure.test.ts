@@ -5,7 +5,7 @@ import { envelopeJson, isCloudEvent } from '../../../src/bridge/envelope.js';
 import { LaneEventMapper } from '../../../src/bridge/event-mapper.js';
 import { INITIAL_FACTS, laneStateOf, nextFacts } from '../../../src/bridge/lane-state.js';
 import { topicTree } from '../../../src/bridge/topics.js';
-import { createUlidGenerator, ULID_PATTERN, ulidTime } from '../../../src/bridge/ulid.js';
+import { createUlidGenerator, ULID_PATTERN, ulidTime } from '../../../src/core/ulid.js';
 import { occupancyEvents, T0 } from './fixtures.js';
 
 describe('ULID', () => {
