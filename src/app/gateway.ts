@@ -54,54 +54,26 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps): Gateway
           env: deps.env ?? process.env,
           counters,
         });
-  const laneDeps: GatewayDeps =
-    http === null
-      ? deps
-      : {
-          ...deps,
-          output: (record) => {
-            deps.output(record);
-            http.record(record);
-          },
-          onLaneEvent: (event) => {
-            http.laneEvent(event);
-            deps.onLaneEvent?.(event);
-          },
-        };
   // The event bridge (SPEC §4), when the configuration has an `mqtt` section: it sees every lane
   // event and every output record.
   const bridge = createGatewayBridge(config, { clock: deps.clock, logger: deps.logger, counters });
-  const wiredDeps: GatewayDeps =
-    bridge === null
-      ? laneDeps
-      : {
-          ...laneDeps,
-          output: (record) => {
-            laneDeps.output(record);
-            bridge.record(record);
-          },
-          onLaneEvent: (event) => {
-            bridge.laneEvent(event);
-            laneDeps.onLaneEvent?.(event);
-          },
-        };
+  // Where every record goes: the caller's output, the console, the bridge.
+  const recordSinks: Array<(record: OutputRecord) => void> = [deps.output];
+  if (http !== null) recordSinks.push((record) => http.record(record));
+  if (bridge !== null) recordSinks.push((record) => bridge.record(record));
+  const eventSinks: Array<(event: LaneEvent) => void> = [];
+  if (bridge !== null) eventSinks.push((event) => bridge.laneEvent(event));
+  if (http !== null) eventSinks.push((event) => http.laneEvent(event));
+  if (deps.onLaneEvent !== undefined) eventSinks.push(deps.onLaneEvent);
+  const output = fanOut(recordSinks);
   // Cargo scanners (SPEC §1.3, §3 item 6): their records go out like the lanes'; the lanes'
-  // occupancy records feed the scans' fusion.
-  const scanners = createScannerService(http?.config ?? config, {
+  // occupancy records also feed the scans' fusion.
+  const scanners = createScannerService(http?.config ?? config, { ...deps, counters, output });
+  const laneOutput: GatewayDeps = {
     ...deps,
-    counters,
-    output: wiredDeps.output,
-  });
-  const laneOutput: GatewayDeps =
-    scanners === null
-      ? wiredDeps
-      : {
-          ...wiredDeps,
-          output: (record) => {
-            wiredDeps.output(record);
-            scanners.record(record);
-          },
-        };
+    output: scanners === null ? output : fanOut([output, (record) => scanners.record(record)]),
+    onLaneEvent: fanOut(eventSinks),
+  };
   const recorders = new Map<string, LiveRecorder>();
   const drivers: LaneDriver[] = (http?.config ?? config).lanes
     .filter((lane) => lane.enabled)
@@ -204,4 +176,11 @@ function buildLane(
       });
     }
   }
+}
+
+/** One function that hands its argument to each of `sinks`, in order. */
+function fanOut<T>(sinks: ReadonlyArray<(value: T) => void>): (value: T) => void {
+  return (value) => {
+    for (const sink of sinks) sink(value);
+  };
 }
