@@ -144,7 +144,8 @@ export async function demoCommand(args: readonly string[], ctx: CommandContext):
     const validated = validateConfig({
       site: 'demo',
       gatewayId: 'demo',
-      mqtt: { url: mqttUrl },
+      // The embedded broker (aedes) speaks MQTT 3.1.1: say so rather than probe for 5.
+      mqtt: values.mqtt === undefined ? { url: mqttUrl, protocol: '3.1.1' } : { url: mqttUrl },
       storage: { dir: stateDir },
       log: { level: 'warn' },
       lanes,
