@@ -106,7 +106,12 @@ export class ScannerPlcModel {
       this.counter = n;
       this.vehiclePresent = false;
       if (this.state === 'scanning') this.state = 'ready';
-    })();
+    })().catch(() => {
+      // The inbox could not be written (gone, full, no rights): a real scanner would report a
+      // fault rather than crash, and so does this one.
+      this.vehiclePresent = false;
+      this.state = 'fault';
+    });
   }
 }
 
@@ -170,7 +175,8 @@ export async function startScannerPlcServer(
     port,
     model,
     close() {
-      closing ??= new Promise<void>((resolve) => server.close(() => resolve()));
+      // Let a scan in progress finish writing before the caller removes the inbox.
+      closing ??= model.settled().then(() => new Promise<void>((resolve) => server.close(() => resolve())));
       return closing;
     },
   };
