@@ -38,17 +38,8 @@ import {
 import type { ReplayWorkerData, ReplayWorkerMessage } from './replay-worker.js';
 import { createVm250Tracker } from '../drivers/vm250/occupancy-tracker.js';
 import { baseDateFromFileName, parseBaseDate } from '../drivers/vm250/daily-file-timeline.js';
-import { createAlarmPipeline, type AlarmPipeline } from '../alarm/pipeline.js';
-import { inferredDescriptor } from './lane-recorder.js';
-import {
-  OccupancyAccumulator,
-  deviceRestartRecord,
-  faultRecord,
-  iso,
-  occupancyRecordLine,
-  type OccupancyRecord,
-  tamperRecord,
-} from './occupancy-record.js';
+import { createLaneRecorder, inferredDescriptor } from './lane-recorder.js';
+import { iso, occupancyRecordLine, type OccupancyRecord } from './occupancy-record.js';
 
 export interface ReplayOptions {
   /** Lane id in the records. Default `replay`. */
@@ -134,63 +125,35 @@ export async function replay(
   const badInput = new Map<string, number>();
   const unknownTags = new Map<string, number>();
 
-  // Replay reads VM-250 streams: 4 gamma + 4 neutron channels in canonical order.
-  const pipeline: AlarmPipeline = createAlarmPipeline(
-    inferredDescriptor(lane, 4),
-    options.nSigma === undefined ? {} : { nSigma: options.nSigma },
-  );
-  const accumulator = new OccupancyAccumulator(lane);
-  let restartDumpOpen = false;
+  // The same decision and records as a live lane (lane-recorder.ts); replay only counts for its
+  // summary and writes NDJSON text in large pieces. It reads VM-250 streams: 4 + 4 channels.
+  const recorder = createLaneRecorder({
+    lane,
+    descriptor: inferredDescriptor(lane, 4),
+    ...(options.nSigma === undefined ? {} : { nSigma: options.nSigma }),
+    eventRecords,
+    decisionRecords: false,
+    write: (record) => {
+      out +=
+        record.type === 'occupancy'
+          ? occupancyRecordLine(record as OccupancyRecord)
+          : JSON.stringify(record) + '\n';
+    },
+    onOccupancy: (record) => {
+      occupancies++;
+      if (record.endedAbnormally) abnormalEnds++;
+      if (record.gamma.alarm) gammaAlarms++;
+      if (record.neutron.alarm) neutronAlarms++;
+      options.observer?.occupancy(record);
+    },
+  });
   const onEvent = (e: LaneEvent): void => {
-    // Samples are most events: one kind test, then monomorphic calls.
-    if (e.kind === 'sample') {
-      pipeline.handle(e);
-      accumulator.sample(e);
-      return;
-    }
-    const result = pipeline.handle(e);
-    switch (e.kind) {
-      case 'background':
-        return;
-      case 'speed':
-        accumulator.handle(e);
-        return;
-      case 'occupancy-start':
-        accumulator.handle(e);
-        return;
-      case 'occupancy-end': {
-        if (result === null || result.kind !== 'assessment') return; // (the pipeline always assesses an end)
-        const record = accumulator.finish(e, result);
-        occupancies++;
-        if (e.endedAbnormally) abnormalEnds++;
-        if (record.gamma.alarm) gammaAlarms++;
-        if (record.neutron.alarm) neutronAlarms++;
-        out += occupancyRecordLine(record);
-        options.observer?.occupancy(record);
-        return;
-      }
-      case 'bad-input':
-        if (e.reason === 'malformed-line') bump(malformed, groupReason(e.detail));
-        else bump(badInput, e.reason);
-        return;
-      case 'unknown-record':
-        bump(unknownTags, e.tag);
-        return;
-      case 'fault':
-        if (eventRecords) out += JSON.stringify(faultRecord(e)) + '\n';
-        return;
-      case 'tamper':
-        if (eventRecords) out += JSON.stringify(tamperRecord(e)) + '\n';
-        return;
-      case 'device-config':
-        // The tracker flags every line of a restart dump; print the restart once.
-        if (eventRecords && e.restarted && !restartDumpOpen) {
-          restartDumpOpen = true;
-          out += JSON.stringify(deviceRestartRecord(lane, e.time)) + '\n';
-        }
-        return;
-      case 'connection':
-        return;
+    recorder.handle(e);
+    if (e.kind === 'bad-input') {
+      if (e.reason === 'malformed-line') bump(malformed, groupReason(e.detail));
+      else bump(badInput, e.reason);
+    } else if (e.kind === 'unknown-record') {
+      bump(unknownTags, e.tag);
     }
   };
 
@@ -217,7 +180,6 @@ export async function replay(
       lastTime = time;
       const flags = e[at + 7]!;
       if (kind === COUNT) {
-        restartDumpOpen = false;
         const record: CountRecord = {
           type: 'count',
           tag: COUNT_TAGS[e[at + 1]!]!,
@@ -229,7 +191,6 @@ export async function replay(
       } else {
         const text = batch.texts[e[at + 1]!]!;
         const record = decodeLine(text);
-        if (record.type !== 'setup') restartDumpOpen = false;
         tracker.line(record, time, text, (flags & FLAG_REPEAT) !== 0);
       }
     }

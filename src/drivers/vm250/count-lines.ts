@@ -7,7 +7,7 @@
  * Also home of the small field helpers the other message families share.
  */
 import type { CountRecord, CountTag, DecodeResult, MalformedRecord } from './records.js';
-import { parseFixedTimeOfDay, parseLineTime, parseTimeFields } from './line-time.js';
+import { parseFixedTimeOfDay, parseLineTime, parseTimeFields, timeOfDayFromDigits } from './line-time.js';
 
 const COMMA = 44;
 const SPACE = 32;
@@ -132,13 +132,7 @@ function fixedTimeOfDayBytes(b: Uint8Array, at: number): number {
   const f0 = b[at + 9]! - C0;
   const f1 = b[at + 10]! - C0;
   const f2 = b[at + 11]! - C0;
-  if ((h0 | h1 | m0 | m1 | s0 | s1 | f0 | f1 | f2) >>> 0 > 15) return -1;
-  if (h1 > 9 || m1 > 9 || s1 > 9 || f0 > 9 || f1 > 9 || f2 > 9) return -1;
-  const h = h0 * 10 + h1;
-  const m = m0 * 10 + m1;
-  const sec = s0 * 10 + s1;
-  if (h > 23 || m > 59 || sec > 59) return -1;
-  return ((h * 60 + m) * 60 + sec) * 1000 + f0 * 100 + f1 * 10 + f2;
+  return timeOfDayFromDigits(h0, h1, m0, m1, s0, s1, f0, f1, f2);
 }
 
 /**

@@ -60,6 +60,25 @@ export function parseFixedTimeOfDay(s: string, start: number): number {
   const f0 = s.charCodeAt(start + 9) - C0;
   const f1 = s.charCodeAt(start + 10) - C0;
   const f2 = s.charCodeAt(start + 11) - C0;
+  return timeOfDayFromDigits(h0, h1, m0, m1, s0, s1, f0, f1, f2);
+}
+
+/**
+ * Milliseconds since midnight from the nine digit values of `HH?MM?SS.sss` (each already
+ * minus '0'), or -1 when one is not a digit or the time is out of range. Shared by the text
+ * and the byte readers of the fixed shape.
+ */
+export function timeOfDayFromDigits(
+  h0: number,
+  h1: number,
+  m0: number,
+  m1: number,
+  s0: number,
+  s1: number,
+  f0: number,
+  f1: number,
+  f2: number,
+): number {
   // Every digit in 0..9: OR of all values fits in 4 bits and none is negative.
   if ((h0 | h1 | m0 | m1 | s0 | s1 | f0 | f1 | f2) >>> 0 > 15) return -1;
   if (h1 > 9 || m1 > 9 || s1 > 9 || f0 > 9 || f1 > 9 || f2 > 9) return -1;
