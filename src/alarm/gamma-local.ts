@@ -40,10 +40,33 @@ export function localTest(
   j: number,
   last: number,
 ): GammaHit | null {
-  const G = h.profile.groups;
-  let any = false;
-  for (let g = 0; g < G && !any; g++) any = h.profile.window(g, j - t.w, j) > screen[k * G + g]!;
-  if (!any) return null;
+  return passesScreen(h.profile, screen, k, t.w, j) ? screenedLocalTest(h, t, j, last) : null;
+}
+
+/**
+ * Does any group's window (j−w, j] exceed its screen (the counts below which no local or model
+ * test can reach the bar)? Two reads per group; most windows stop here.
+ */
+export function passesScreen(
+  p: GammaProfile,
+  screen: Float64Array,
+  k: number,
+  w: number,
+  j: number,
+): boolean {
+  const sums = p.sums;
+  const G = p.groups;
+  const rb = p.row(j);
+  const ra = p.row(j - w);
+  const base = k * G;
+  for (let g = 0; g < G; g++) {
+    if (sums[rb + g]! - (ra < 0 ? 0 : sums[ra + g]!) > screen[base + g]!) return true;
+  }
+  return false;
+}
+
+/** {@link localTest} for a window that passed its screen. */
+export function screenedLocalTest(h: LocalHost, t: WindowTest, j: number, last: number): GammaHit | null {
   const L = h.level;
   const lo = j - t.w;
   const leftEnd = lo - t.gap;

@@ -69,6 +69,21 @@ export class GammaProfile {
     this.n++;
   }
 
+  /**
+   * Offset of sample i's running sums in {@link sums} (−1 for i < 0: all zero). With it, a hot
+   * loop reads a window of every group as `sums[row(b) + g] − sums[row(a) + g]` and computes
+   * the ring position once per window, not once per group.
+   */
+  row(i: number): number {
+    if (i < 0) return -1;
+    return (i < this.capacity ? i : i % this.capacity) * this.groups;
+  }
+
+  /** The running sums (read-only to callers; see {@link row}). */
+  get sums(): Float64Array {
+    return this.cums;
+  }
+
   /** Count of group g over samples 0…i (i < first → treated as the start: callers stay in range). */
   cum(g: number, i: number): number {
     if (i < 0) return 0;

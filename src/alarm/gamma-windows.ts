@@ -21,24 +21,42 @@ export interface WindowTest {
 
 const NOMINAL_SPEEDS_MPS = [1, 2.5, 4];
 
-const cache = new Map<string, readonly WindowTest[]>();
+/**
+ * The window lists of one detector (its maximum window and panel distances are fixed), keyed by
+ * sample length and speed. Speeds repeat to the centimetre per second across a day's traffic:
+ * one list per speed, found by a numeric key (a string key cost more than the lists).
+ */
+export class MatchedTestCache {
+  /** Sample length → speed in cm/s (−1: none) → windows. */
+  private readonly lists = new Map<number, Map<number, readonly WindowTest[]>>();
+  private size = 0;
 
-/** The windows for sample length `dt` (s) at speed `v` (m/s, null = unknown); shared, read-only. */
-export function matchedTests(
-  dt: number,
-  maxWindowS: number,
-  v: number | null,
-  distancesM: readonly number[],
-): readonly WindowTest[] {
-  // Speeds repeat to the centimetre per second across a day's traffic: one list per speed.
-  const key = `${dt}|${maxWindowS}|${v === null ? '-' : v.toFixed(2)}|${distancesM.join(',')}`;
-  let tests = cache.get(key);
-  if (tests === undefined) {
-    if (cache.size > 4096) cache.clear();
-    tests = buildTests(dt, maxWindowS, v === null ? null : Number(v.toFixed(2)), distancesM);
-    cache.set(key, tests);
+  constructor(
+    private readonly maxWindowS: number,
+    private readonly distancesM: readonly number[],
+  ) {}
+
+  /** The windows for sample length `dt` (s) at speed `v` (m/s, null = unknown); shared, read-only. */
+  get(dt: number, v: number | null): readonly WindowTest[] {
+    const speed = v === null ? null : Number(v.toFixed(2));
+    const key = speed === null ? -1 : Math.round(speed * 100);
+    if (this.size > 4096) {
+      this.lists.clear();
+      this.size = 0;
+    }
+    let byDt = this.lists.get(dt);
+    if (byDt === undefined) {
+      byDt = new Map();
+      this.lists.set(dt, byDt);
+    }
+    let tests = byDt.get(key);
+    if (tests === undefined) {
+      tests = buildTests(dt, this.maxWindowS, speed, this.distancesM);
+      byDt.set(key, tests);
+      this.size++;
+    }
+    return tests;
   }
-  return tests;
 }
 
 function buildTests(
@@ -74,17 +92,22 @@ export function testThreshold(
   const m = Math.max(1, 2 * widths * groups);
   const positions = Math.max(150, samples);
   // The inverse normal tail is a few Newton steps: cached, most occupancies share one answer.
-  const key = `${budget}|${m * positions}`;
-  let zBudget = budgetCache.get(key);
+  let byTests = budgetCache.get(budget);
+  if (byTests === undefined || byTests.size > 4096) {
+    byTests = new Map();
+    budgetCache.set(budget, byTests);
+  }
+  const tests = m * positions;
+  let zBudget = byTests.get(tests);
   if (zBudget === undefined) {
-    if (budgetCache.size > 4096) budgetCache.clear();
-    zBudget = sigmaOfLogP(Math.log(budget) - Math.log(m * positions));
-    budgetCache.set(key, zBudget);
+    zBudget = sigmaOfLogP(Math.log(budget) - Math.log(tests));
+    byTests.set(tests, zBudget);
   }
   return { threshold: Math.max(nSigma, zBudget), validUntil: 2 * positions };
 }
 
-const budgetCache = new Map<string, number>();
+/** Budget → tests (m · positions) → z. Numeric keys: this runs at every arming. */
+const budgetCache = new Map<number, Map<number, number>>();
 
 function clampInt(x: number, lo: number, hi: number): number {
   return Math.min(hi, Math.max(lo, Math.round(x)));

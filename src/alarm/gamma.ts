@@ -42,8 +42,8 @@ import { GammaBaseline, type Report } from './gamma-baseline.js';
 import { SampleChecks, type ChannelHost } from './gamma-checks.js';
 import { ShadowLevel } from './gamma-level.js';
 import { GammaProfile } from './gamma-profile.js';
-import { localTest, type LocalHost } from './gamma-local.js';
-import { matchedTests, testThreshold, type WindowTest } from './gamma-windows.js';
+import { localTest, passesScreen, screenedLocalTest, type LocalHost } from './gamma-local.js';
+import { MatchedTestCache, testThreshold, type WindowTest } from './gamma-windows.js';
 import { poissonSigma } from './stats.js';
 import type { GammaTestId, HealthCode, HealthFinding } from './types.js';
 
@@ -83,8 +83,7 @@ export interface GammaHit {
 export class GammaDetector implements ChannelHost, LocalHost {
   readonly profile: GammaProfile;
   private readonly nSigma: number;
-  private readonly distances: readonly number[];
-  private readonly maxWindowS: number;
+  private readonly windowLists: MatchedTestCache;
   private readonly names: readonly string[];
   private readonly base: GammaBaseline;
   private readonly checks: SampleChecks;
@@ -122,8 +121,7 @@ export class GammaDetector implements ChannelHost, LocalHost {
 
   constructor(channelNames: readonly string[], channels: number, o: GammaOptions = {}) {
     this.nSigma = o.nSigma ?? 6;
-    this.distances = o.panelDistancesM ?? [1, 2.25, 3.5];
-    this.maxWindowS = o.maxWindowS ?? 6;
+    this.windowLists = new MatchedTestCache(o.maxWindowS ?? 6, o.panelDistancesM ?? [1, 2.25, 3.5]);
     this.budget = o.falseAlarmBudget ?? 1e-4;
     this.profile = new GammaProfile(channels, o.maxSamples ?? 1500);
     const c = this.profile.channels;
@@ -324,7 +322,7 @@ export class GammaDetector implements ChannelHost, LocalHost {
   }
 
   private buildTests(): void {
-    this.tests = matchedTests(this.intervalS, this.maxWindowS, this.speedMps, this.distances);
+    this.tests = this.windowLists.get(this.intervalS, this.speedMps);
     this.updateThreshold();
     this.refreshScreens();
   }
@@ -372,12 +370,25 @@ export class GammaDetector implements ChannelHost, LocalHost {
     this.checkScreens();
     if (this.level.kv < this.kvMinStream) this.kvMinStream = this.level.kv;
     let hit: GammaHit | null = null;
-    const first = this.profile.first;
+    const p = this.profile;
+    const first = p.first;
+    const sums = p.sums;
+    const G = p.groups;
+    const rowI = p.row(i);
     for (let k = 0; k < this.tests.length; k++) {
       const t = this.tests[k]!;
-      if (i - t.w + 1 >= first) hit ??= this.backgroundTest(k, i);
+      if (i - t.w + 1 >= first) {
+        // The background test, screened inline: the ring row of each end once, two reads a group.
+        const ra = p.row(i - t.w);
+        for (let g = 0; g < G; g++) {
+          const n = sums[rowI + g]! - (ra < 0 ? 0 : sums[ra + g]!);
+          // The Gaussian z bounds the deviance z from above: most windows stop at the screen.
+          if (n > this.bgScreen[k * G + g]!) hit ??= this.backgroundTest(k, g, n, i);
+        }
+      }
       const j = i - t.gap - t.flank;
-      if (j - t.w + 1 >= first) hit ??= localTest(this, t, this.lvScreen, k, j, i);
+      if (j - t.w + 1 >= first && passesScreen(p, this.lvScreen, k, t.w, j))
+        hit ??= screenedLocalTest(this, t, j, i);
     }
     return hit;
   }
@@ -395,7 +406,7 @@ export class GammaDetector implements ChannelHost, LocalHost {
       this.bgScreen = new Float64Array(K * G);
       this.lvScreen = new Float64Array(K * G);
     }
-    const bar = this.bar;
+    const bar = screenBar(this.bar);
     const kv = Math.max(0, this.level.kv - 0.005);
     for (let k = 0; k < K; k++) {
       const w = this.tests[k]!.w;
@@ -413,25 +424,18 @@ export class GammaDetector implements ChannelHost, LocalHost {
 
   private checkScreens(): void {
     const kv = this.level.kv;
-    if (this.bar !== this.screenBar || kv < this.screenKv - 0.004 || kv > this.screenKv + 0.01) {
+    if (screenBar(this.bar) !== this.screenBar || kv < this.screenKv - 0.004 || kv > this.screenKv + 0.01) {
       this.refreshScreens();
     }
   }
 
-  private backgroundTest(k: number, i: number): GammaHit | null {
+  /** Window (i−w, i] of group g, with `n` counts over its screen, against the background. */
+  private backgroundTest(k: number, g: number, n: number, i: number): GammaHit | null {
     const t = this.tests[k]!;
-    const G = this.profile.groups;
-    let hit: GammaHit | null = null;
-    for (let g = 0; g < G; g++) {
-      const n = this.profile.window(g, i - t.w, i);
-      // The Gaussian z bounds the deviance z from above: most windows stop at the screen.
-      if (n <= this.bgScreen[k * G + g]!) continue;
-      const mu = this.expG[g]! * t.w;
-      const eps = this.epsG[g]!;
-      const inflation = Math.sqrt(1 + eps * eps * mu);
-      hit ??= this.consider(poissonSigma(n, mu) / inflation, g, t, 'background', i, i - (t.w - 1) / 2, 1);
-    }
-    return hit;
+    const mu = this.expG[g]! * t.w;
+    const eps = this.epsG[g]!;
+    const inflation = Math.sqrt(1 + eps * eps * mu);
+    return this.consider(poissonSigma(n, mu) / inflation, g, t, 'background', i, i - (t.w - 1) / 2, 1);
   }
 
   /** Record a test's z (maximum, best test) and return a hit when it reaches the threshold. */
@@ -473,6 +477,17 @@ export class GammaDetector implements ChannelHost, LocalHost {
     this.reported.add(key);
     this.out.push(finding(code, 'gamma', c, message));
   }
+}
+
+/**
+ * The bar the screens are built for: the bar rounded down to a quarter sigma, not below 3 (a bar
+ * under 3 — an NSigma set that low — is kept as it is). A
+ * lower screen only lets more windows through to the exact test, which compares against the
+ * bar itself — so results are unchanged, and the screens are rebuilt once per quarter sigma
+ * instead of at every small rise of the maximum.
+ */
+function screenBar(bar: number): number {
+  return bar <= 3 ? bar : Math.max(3, Math.floor(bar * 4) / 4);
 }
 
 function round3(x: number): number {
