@@ -4,17 +4,12 @@
  * 'disconnected' and retries opening the same path with capped back-off until it is back.
  */
 import { SerialPort } from 'serialport';
-import { SystemClock, type Clock, type TimerHandle } from '../../core/clock.js';
+import type { Clock } from '../../core/clock.js';
 import { describeError } from '../../core/errors.js';
-import { silentLogger, type Logger } from '../../core/logger.js';
-import { createBackoff, type Backoff, type BackoffOptions } from './backoff.js';
-import {
-  LinkListeners,
-  type ByteLink,
-  type ByteLinkEvents,
-  type LinkState,
-  type LinkStateChange,
-} from './byte-link.js';
+import type { Logger } from '../../core/logger.js';
+import type { BackoffOptions } from './backoff.js';
+import type { ByteLink } from './byte-link.js';
+import { ReconnectingLink } from './reconnecting-link.js';
 import { DEFAULT_SERIAL_SETTINGS, type SerialSettings } from './uri.js';
 
 /** The part of a serialport stream the link uses; lets tests hand in a MockBinding port. */
@@ -65,168 +60,71 @@ export function describeSerialSettings(s: SerialSettings): string {
   return `${s.baudRate} ${s.dataBits}${s.parity[0]!.toUpperCase()}${s.stopBits}${flow}`;
 }
 
-class SerialLink implements ByteLink {
-  readonly description: string;
-  private readonly listeners = new LinkListeners();
+class SerialLink extends ReconnectingLink<SerialPortLike> {
   private readonly serial: SerialSettings;
-  private readonly clock: Clock;
-  private readonly logger: Logger;
-  private readonly backoff: Backoff;
-  private readonly stableAfterMs: number;
-  private readonly maxWriteBufferBytes: number;
   private readonly createPort: (path: string, serial: SerialSettings) => SerialPortLike;
 
-  private current: LinkState = 'disconnected';
-  private running = false;
-  private port: SerialPortLike | null = null;
-  private timer: TimerHandle | null = null;
-  private openedAt: number | null = null;
-  private closing: Promise<void> | null = null;
-  /**
-   * SystemClock timers are unref'd, so while the link waits to retry nothing would keep the
-   * process alive: a gateway whose only device is down would exit. A started link holds the
-   * event loop the way an open socket does.
-   */
-  private hold: NodeJS.Timeout | null = null;
-  /** Resolves stop() once the port in hand (open or opening) is closed. */
-  private onPortGone: (() => void) | null = null;
-
   constructor(private readonly options: SerialLinkOptions) {
-    this.serial = options.serial ?? DEFAULT_SERIAL_SETTINGS;
-    this.description = `serial://${options.path} (${describeSerialSettings(this.serial)})`;
-    this.clock = options.clock ?? new SystemClock();
-    this.logger = (options.logger ?? silentLogger).child({ link: `serial://${options.path}` });
-    this.backoff = createBackoff(options.backoff);
-    this.stableAfterMs = options.stableAfterMs ?? 5000;
-    this.maxWriteBufferBytes = options.maxWriteBufferBytes ?? 16 * 1024;
+    const serial = options.serial ?? DEFAULT_SERIAL_SETTINGS;
+    super({
+      description: `serial://${options.path} (${describeSerialSettings(serial)})`,
+      logName: `serial://${options.path}`,
+      ...(options.clock === undefined ? {} : { clock: options.clock }),
+      ...(options.logger === undefined ? {} : { logger: options.logger }),
+      ...(options.backoff === undefined ? {} : { backoff: options.backoff }),
+      stableAfterMs: options.stableAfterMs ?? 5000,
+      maxWriteBufferBytes: options.maxWriteBufferBytes ?? 16 * 1024,
+    });
+    this.serial = serial;
     this.createPort = options.createPort ?? openRealPort;
   }
 
-  get state(): LinkState {
-    return this.current;
-  }
-
-  on<E extends keyof ByteLinkEvents>(event: E, listener: ByteLinkEvents[E]): () => void {
-    return this.listeners.on(event, listener);
-  }
-
-  start(): void {
-    if (this.running) return;
-    this.running = true;
-    this.hold ??= setInterval(() => undefined, 2 ** 30);
-    this.backoff.reset();
-    this.open();
-  }
-
-  stop(): Promise<void> {
-    if (!this.running) return this.closing ?? Promise.resolve();
-    this.running = false;
-    this.cancelTimer();
-    if (this.hold !== null) clearInterval(this.hold);
-    this.hold = null;
-    const port = this.port;
-    this.closing = new Promise<void>((resolve) => {
-      if (port === null) {
-        resolve();
-        return;
-      }
-      this.onPortGone = resolve;
-      // An open in flight finishes first; its callback sees !running and closes the port.
-      if (port.isOpen) port.close();
-    }).then(() => {
-      this.port = null;
-      this.onPortGone = null;
-      this.setState({ state: 'disconnected', detail: 'stopped', stopped: true });
-    });
-    return this.closing;
-  }
-
-  write(data: Buffer | string): boolean {
-    const port = this.port;
-    if (port === null || this.current !== 'connected') return false;
-    const length = typeof data === 'string' ? Buffer.byteLength(data) : data.length;
-    if (port.writableLength + length > this.maxWriteBufferBytes) {
-      this.logger.warn('outgoing buffer full; write dropped', { bytes: length });
-      return false;
-    }
-    port.write(data);
-    return true;
-  }
-
-  private open(): void {
-    this.timer = null;
-    if (!this.running) return;
-    const attempt = this.backoff.attempt;
-    this.openedAt = null;
-    this.setState({
-      state: 'connecting',
-      detail: `opening ${this.description}${attempt > 0 ? ` (retry ${attempt})` : ''}`,
-    });
+  protected attempt(retry: number): void {
+    this.connecting(`opening ${this.description}${retry > 0 ? ` (retry ${retry})` : ''}`);
     let port: SerialPortLike;
     try {
       port = this.createPort(this.options.path, this.serial);
     } catch (error) {
       // serialport validates settings synchronously (e.g. a baud rate the platform refuses).
-      this.retry(describeError(error));
+      this.retryLater(describeError(error));
       return;
     }
-    this.port = port;
+    this.own(port);
     let lastError: unknown = null;
     port.on('error', (error) => {
       lastError = error;
       this.logger.debug('serial port error', { error: describeError(error) });
     });
-    // Chunks go straight to the listeners: the link buffers nothing itself (SPEC §8).
-    port.on('data', (chunk) => {
-      if (this.port === port) this.listeners.data(chunk);
-    });
+    port.on('data', (chunk) => this.received(port, chunk));
     port.open((error) => {
       if (error) {
-        this.portGone(port, `cannot open: ${describeError(error)}`);
+        this.down(port, `cannot open: ${describeError(error)}`);
         return;
       }
-      if (!this.running) {
+      if (!this.started) {
+        // stop() came while the open was in flight: close what just opened.
         port.close();
-        port.once('close', () => this.portGone(port, 'stopped'));
+        port.once('close', () => this.down(port, 'stopped'));
         return;
       }
-      this.openedAt = this.clock.now();
-      this.setState({ state: 'connected', detail: `opened ${this.description}` });
+      this.up(`opened ${this.description}`);
       port.once('close', (closeError) => {
         const cause = closeError ?? lastError;
-        this.portGone(port, cause ? describeError(cause) : 'the port closed');
+        this.down(port, cause ? describeError(cause) : 'the port closed');
       });
     });
   }
 
-  private portGone(port: SerialPortLike, reason: string): void {
-    if (this.port !== port) return;
-    this.port = null;
-    if (!this.running) {
-      this.onPortGone?.();
-      return;
-    }
-    if (this.openedAt !== null && this.clock.now() - this.openedAt >= this.stableAfterMs)
-      this.backoff.reset();
-    this.retry(reason);
+  /** An open in flight finishes first; its callback sees the stop and closes the port. */
+  protected close(port: SerialPortLike): void {
+    if (port.isOpen) port.close();
   }
 
-  private retry(reason: string): void {
-    const delay = this.backoff.next();
-    this.setState({ state: 'disconnected', detail: `${reason}; retrying in ${delay} ms`, retryInMs: delay });
-    this.timer = this.clock.setTimeout(() => this.open(), delay);
+  protected buffered(port: SerialPortLike): number {
+    return port.writableLength;
   }
 
-  private cancelTimer(): void {
-    if (this.timer !== null) {
-      this.clock.clearTimeout(this.timer);
-      this.timer = null;
-    }
-  }
-
-  private setState(change: LinkStateChange): void {
-    this.current = change.state;
-    this.logger.debug('link state', { state: change.state, detail: change.detail });
-    this.listeners.state(change);
+  protected send(port: SerialPortLike, data: Buffer | string): void {
+    port.write(data);
   }
 }
