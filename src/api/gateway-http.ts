@@ -1,16 +1,17 @@
 /**
- * The gateway's HTTP side in one piece, for the wiring point (src/app/gateway.ts): opens the
+ * The gateway's HTTP side in one piece, for the wiring point (src/app/gateway.ts): opens its
  * stores in the gateway's database, lays configuration changes made through the console over
  * the file (before the lanes are built, so they run with them), and once the lanes exist feeds
- * the console from their events and records and serves the API.
+ * the console from their events and records and serves the API. The database and the alarm
+ * store are the gateway's (the bridge acts on the same alarms); `stop()` leaves them open.
  */
 import type { GatewayConfig, LaneConfig } from '../config/schema.js';
 import type { Counters } from '../core/counters.js';
 import type { Logger } from '../core/logger.js';
 import type { LaneDescriptor, LaneEvent } from '../domain/lane-events.js';
-import { AlarmStore } from '../storage/alarm-store.js';
+import type { AlarmStore } from '../storage/alarm-store.js';
 import { AuditStore } from '../storage/audit-store.js';
-import { openDatabase, type Db } from '../storage/database.js';
+import type { Db } from '../storage/database.js';
 import { OccupancyStore } from '../storage/occupancy-store.js';
 import { alarmServiceFromStore } from './alarms/store-service.js';
 import { UserStore } from './auth/user-store.js';
@@ -22,6 +23,10 @@ import type { ScanPort } from './ports.js';
 import { createApiServer, type ApiServer } from './server.js';
 
 export interface GatewayHttpDeps {
+  /** The gateway's database (opened and closed by the caller). */
+  readonly db: Db;
+  /** The gateway's one alarm lifecycle. */
+  readonly alarms: AlarmStore;
   readonly logger: Logger;
   readonly now: () => number;
   readonly env: NodeJS.ProcessEnv;
@@ -50,14 +55,13 @@ export interface GatewayHttp {
 export function createGatewayHttp(file: GatewayConfig, deps: GatewayHttpDeps): GatewayHttp {
   const http = file.http;
   if (http === undefined) throw new Error('createGatewayHttp needs an http section');
-  const db: Db = openDatabase(file.storage.dir);
+  const { db, alarms: alarmStore } = deps;
   const changes = new LaneConfigChanges(db);
   const { config, changed } = changes.overlay(file);
   for (const c of changed) {
     deps.logger.warn('lane settings changed through the console override the configuration file', c);
   }
   const occupancies = new OccupancyStore(db);
-  const alarmStore = new AlarmStore(db);
   const hub = new LiveHub();
   let feed: ConsoleFeed | null = null;
   let server: ApiServer | null = null;
@@ -136,8 +140,8 @@ export function createGatewayHttp(file: GatewayConfig, deps: GatewayHttpDeps): G
     async stop() {
       if (closed) return;
       closed = true;
+      feed?.close();
       await server?.stop();
-      db.close();
     },
   };
 }

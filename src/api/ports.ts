@@ -119,6 +119,18 @@ export interface AdjudicationInput {
   readonly notes?: string;
 }
 
+/** An alarm before and after one change. */
+export interface AlarmChangeView {
+  readonly before: AlarmView;
+  readonly after: AlarmView;
+}
+
+/**
+ * Called inside a transition's transaction (the audit entry): it commits with the change or the
+ * change does not happen.
+ */
+export type AlongsideChange = (change: AlarmChangeView) => void;
+
 /** The alarm lifecycle (SPEC §3 step 5) as the API needs it. Errors are GatewayErrors (ALARM_*). */
 export interface AlarmService {
   list(query: { lane?: string; status?: AlarmState; limit: number; cursor?: string }): {
@@ -129,13 +141,14 @@ export interface AlarmService {
   /** The alarm an occupancy raised, if any. */
   byOccupancy(lane: string, seq: number): AlarmView | null;
   history(id: string): AlarmHistoryEntry[];
-  acknowledge(id: string, by: string, expectedVersion?: number): { before: AlarmView; after: AlarmView };
+  acknowledge(id: string, by: string, expectedVersion?: number, alongside?: AlongsideChange): AlarmChangeView;
   adjudicate(
     id: string,
     input: AdjudicationInput,
     by: string,
     expectedVersion?: number,
-  ): { before: AlarmView; after: AlarmView };
+    alongside?: AlongsideChange,
+  ): AlarmChangeView;
   /** Alarms not yet adjudicated, per lane (for tiles and /metrics). */
   openCounts(): Record<string, number>;
 }

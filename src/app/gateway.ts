@@ -13,11 +13,14 @@ import { createSerialLink } from '../drivers/transport/serial-link.js';
 import { createTcpLink } from '../drivers/transport/tcp-link.js';
 import { parseDeviceAddress } from '../drivers/transport/uri.js';
 import { createVm250Driver } from '../drivers/vm250/driver.js';
+import { AlarmStore } from '../storage/alarm-store.js';
+import { openDatabase, type Db } from '../storage/database.js';
 import { SequenceStore } from '../storage/sequence-store.js';
 import { createGatewayHttp } from '../api/gateway-http.js';
 import { createGatewayBridge } from '../bridge/gateway-bridge.js';
 import type { OutputRecord } from './lane-recorder.js';
 import { createLiveRecorder, type LiveRecorder } from './live-recorder.js';
+import { occupancyAlarmRaiser } from './occupancy-alarms.js';
 import { createScannerService } from './scanner-service.js';
 
 export interface GatewayDeps {
@@ -42,13 +45,31 @@ export interface Gateway {
 }
 
 export function createGateway(config: GatewayConfig, deps: GatewayDeps): Gateway {
+  // The embedded database, opened once and shared by the console's stores and the bridge's.
+  const db = openDatabase(config.storage.dir);
+  try {
+    return build(config, deps, db);
+  } catch (error) {
+    db.close();
+    throw error;
+  }
+}
+
+function build(config: GatewayConfig, deps: GatewayDeps, db: Db): Gateway {
   const counters = deps.counters ?? new Counters();
   const sequences = new SequenceStore(config.storage.dir);
+  // The one alarm lifecycle (SPEC §3 step 5): the console and central's MQTT commands both act on
+  // it, and the bridge publishes each of its transitions.
+  const alarms = new AlarmStore(db, {
+    onListenerError: (error) => deps.logger.error('alarm change listener failed', { error: String(error) }),
+  });
   // The console (SPEC §6): its stored configuration changes apply before the lanes are built.
   const http =
     config.http === undefined
       ? null
       : createGatewayHttp(config, {
+          db,
+          alarms,
           logger: deps.logger,
           now: () => deps.clock.now(),
           env: deps.env ?? process.env,
@@ -56,10 +77,17 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps): Gateway
         });
   // The event bridge (SPEC §4), when the configuration has an `mqtt` section: it sees every lane
   // event and every output record.
-  const bridge = createGatewayBridge(config, { clock: deps.clock, logger: deps.logger, counters });
-  // Where every record goes: the caller's output, the console, the bridge.
+  const bridge = createGatewayBridge(config, {
+    db,
+    alarms,
+    clock: deps.clock,
+    logger: deps.logger,
+    counters,
+  });
+  // Where every record goes: the caller's output, the console, the alarm store, the bridge.
   const recordSinks: Array<(record: OutputRecord) => void> = [deps.output];
   if (http !== null) recordSinks.push((record) => http.record(record));
+  recordSinks.push(occupancyAlarmRaiser(alarms, { now: () => deps.clock.now(), logger: deps.logger }));
   if (bridge !== null) recordSinks.push((record) => bridge.record(record));
   const eventSinks: Array<(event: LaneEvent) => void> = [];
   if (bridge !== null) eventSinks.push((event) => bridge.laneEvent(event));
@@ -111,6 +139,7 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps): Gateway
         await scanners?.stop();
         await bridge?.stop();
         await http?.stop();
+        db.close();
         deps.logger.info('gateway stopped', { counters: counters.snapshot() });
       })();
       return stopping;

@@ -15,7 +15,9 @@ import type { LaneDescriptor, LaneEvent } from '../domain/lane-events.js';
 import { CommandAuditStore } from '../storage/command-audit-store.js';
 import type { Db } from '../storage/database.js';
 import { OutboxStore, type OutboxRow } from '../storage/outbox-store.js';
-import type { AlarmCommandHandler, AlarmView, RaisedAlarm } from './alarm-commands.js';
+import type { AlarmStore } from '../storage/alarm-store.js';
+import { StoreAlarmCommands, type AlarmCommandHandler } from './alarm-commands.js';
+import { AlarmTransitionPublisher } from './alarm-transitions.js';
 import type { BridgeSettings } from './bridge-settings.js';
 import { CommandService } from './command-service.js';
 import type { DeliveryClass } from './envelope.js';
@@ -43,8 +45,12 @@ export interface EventBridgeDeps {
   readonly logger: Logger;
   readonly counters?: Counters;
   readonly lanes: readonly LaneDescriptor[];
-  /** The alarm lifecycle central's commands act on; without one, alarm commands are refused. */
-  readonly alarms?: AlarmCommandHandler & { raised?(alarm: RaisedAlarm): void };
+  /**
+   * The gateway's alarm lifecycle (the console's too): central's commands act on it, and each of
+   * its transitions is published as rpm.alarm.acknowledged / adjudicated. Without one, alarm
+   * commands are refused.
+   */
+  readonly alarms?: AlarmStore;
   /** What `request-config` answers for a lane. Default: the lane descriptor. */
   readonly configFor?: (lane: string) => unknown;
   readonly gatewayVersion?: string;
@@ -153,28 +159,34 @@ export function createEventBridge(settings: BridgeSettings, deps: EventBridgeDep
         void outbox.enqueueRetained(m.lane, topics.state(m.lane), m.payload);
         continue;
       }
-      if (m.type === 'rpm.alarm.raised')
-        deps.alarms?.raised?.({ alarmId: String(m.data.alarmId), lane: m.lane, time: m.time });
       void outbox.enqueueEvent({ type: m.type, lane: m.lane, time: m.time, data: m.data, class: m.class });
     }
   };
 
-  const onAlarmChanged = (command: 'acknowledge' | 'adjudicate', alarm: AlarmView, time: number): void => {
-    const type = command === 'acknowledge' ? 'rpm.alarm.acknowledged' : 'rpm.alarm.adjudicated';
-    commit([{ kind: 'event', type, lane: alarm.lane, time, class: 'alarm', data: { ...alarm } }]);
-    commit(lane(alarm.lane).mapper.alarmAcknowledged(time));
-  };
+  // Every acknowledgement and adjudication, from the console or a command, goes out once.
+  const transitions = deps.alarms
+    ? new AlarmTransitionPublisher({
+        store: deps.alarms,
+        enqueue: (m) =>
+          outbox.enqueueEvent({ type: m.type, lane: m.lane, time: m.time, data: m.data, class: m.class }),
+        onTransition: (alarm, entry) => {
+          // An acknowledged alarm no longer holds its lane in `alarm` (SPEC §4 lane states).
+          if (entry.action === 'acknowledged' && lanes.has(alarm.lane))
+            commit(lane(alarm.lane).mapper.alarmAcknowledged(entry.at));
+        },
+        logger,
+      })
+    : null;
   const commands = new CommandService({
     connection,
     topics,
     policy: { ...settings.commands, lanes: laneIds },
-    alarms: deps.alarms ?? refuseAlarms,
+    alarms: deps.alarms ? new StoreAlarmCommands(deps.alarms) : refuseAlarms,
     audit: new CommandAuditStore(deps.db),
     clock: deps.clock,
     logger,
     counters,
     configFor: deps.configFor ?? ((id) => descriptors.get(id) ?? null),
-    onAlarmChanged,
   });
 
   const complete = (laneId: string, l: LaneSlot, record: OccupancyRecordInput): void => {
@@ -258,6 +270,7 @@ export function createEventBridge(settings: BridgeSettings, deps: EventBridgeDep
         };
         void outbox.enqueueRetained(id, topics.state(id), payload);
       }
+      transitions?.start();
       commands.start();
       connection.start();
       if (telemetryWriter && settings.telemetry) {
@@ -282,6 +295,7 @@ export function createEventBridge(settings: BridgeSettings, deps: EventBridgeDep
       stopping ??= (async () => {
         state = 'stopped';
         if (telemetryTimer) clearInterval(telemetryTimer);
+        transitions?.stop();
         outbox.close();
         // Give the publisher a moment to deliver what is committed; the rest stays on disk.
         let timer: NodeJS.Timeout | undefined;

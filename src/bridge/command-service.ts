@@ -7,17 +7,17 @@
  *
  * A malformed, unknown, unauthorized or oversized command changes nothing: it is answered with
  * an error code, audited and counted. A handler that throws is answered `INTERNAL`.
+ *
+ * The service does not publish the alarm events itself: the alarm store tells the bridge of
+ * every transition, whoever made it (a command here, an operator in the console), and the
+ * bridge publishes each once (src/bridge/alarm-transitions.ts).
  */
 import type { Clock } from '../core/clock.js';
 import type { Counters } from '../core/counters.js';
 import type { Logger } from '../core/logger.js';
 import type { CommandAuditStore } from '../storage/command-audit-store.js';
-import type {
-  AdjudicationCode,
-  AlarmCommandHandler,
-  AlarmCommandOutcome,
-  AlarmView,
-} from './alarm-commands.js';
+import type { AdjudicationCode } from '../alarm/lifecycle.js';
+import type { AlarmCommandHandler, AlarmCommandOutcome } from './alarm-commands.js';
 import {
   decodeCommand,
   encodeResponse,
@@ -39,8 +39,6 @@ export interface CommandServiceOptions {
   readonly counters: Counters;
   /** The lane's configuration for `request-config` (no secrets in it). */
   readonly configFor: (lane: string) => unknown;
-  /** A command changed an alarm: publish rpm.alarm.acknowledged / adjudicated. */
-  readonly onAlarmChanged: (command: 'acknowledge' | 'adjudicate', alarm: AlarmView, time: number) => void;
 }
 
 export class CommandService {
@@ -142,8 +140,7 @@ export class CommandService {
       case 'request-config':
         return { ok: true, result: this.o.configFor(c.lane) };
       case 'acknowledge':
-        return this.alarmOutcome(
-          'acknowledge',
+        return alarmOutcome(
           await this.o.alarms.acknowledge({
             lane: c.lane,
             alarmId: c.body.alarmId,
@@ -151,11 +148,9 @@ export class CommandService {
             time,
             ...(c.body.note === undefined ? {} : { note: c.body.note }),
           }),
-          time,
         );
       case 'adjudicate':
-        return this.alarmOutcome(
-          'adjudicate',
+        return alarmOutcome(
           await this.o.alarms.adjudicate({
             lane: c.lane,
             alarmId: c.body.alarmId,
@@ -167,18 +162,15 @@ export class CommandService {
               : { secondaryInspection: c.body.secondaryInspection }),
             ...(c.body.note === undefined ? {} : { note: c.body.note }),
           }),
-          time,
         );
     }
   }
+}
 
-  private alarmOutcome(
-    command: 'acknowledge' | 'adjudicate',
-    outcome: AlarmCommandOutcome,
-    time: number,
-  ): { ok: true; result: unknown } | { ok: false; code: CommandErrorCode; message: string } {
-    if (!outcome.ok) return { ok: false, code: outcome.code, message: outcome.message };
-    if (outcome.changed) this.o.onAlarmChanged(command, outcome.alarm, time);
-    return { ok: true, result: { alarm: outcome.alarm, changed: outcome.changed } };
-  }
+function alarmOutcome(
+  outcome: AlarmCommandOutcome,
+): { ok: true; result: unknown } | { ok: false; code: CommandErrorCode; message: string } {
+  return outcome.ok
+    ? { ok: true, result: { alarm: outcome.alarm } }
+    : { ok: false, code: outcome.code, message: outcome.message };
 }

@@ -5,7 +5,10 @@
  * - `rpm.alarm.raised` once per occupancy, on the first decisive sample: a device-flagged sample
  *   (GA/NA, Modbus Alarm1|2) or a gateway decision (the alarm pipeline's `decision`), whichever
  *   comes first. Its `alarmId` is `<lane>:<occupancy seq>` — the gateway's occupancy number
- *   never repeats within a lane, so neither does the alarm id.
+ *   never repeats within a lane, so neither does the alarm id; the alarm store records the
+ *   alarm under the same id when the occupancy completes (src/storage/alarm-store.ts).
+ * - `rpm.alarm.acknowledged` / `rpm.alarm.adjudicated` for each transition of the alarm store
+ *   (`alarmTransitionMessage`, stateless: console and command transitions alike).
  * - `rpm.occupancy.completed` when the occupancy's record is ready (after its end event), with
  *   the record's fields, the alarm id if it alarmed, and the count profile.
  * - `rpm.device.connection` / `.fault` / `.tamper` as they happen.
@@ -14,6 +17,9 @@
  *   (`scanMessage`, stateless: a scan changes no lane state).
  */
 import type { LaneEvent } from '../domain/lane-events.js';
+import type { Alarm, HistoryEntry } from '../storage/alarm-store.js';
+import { alarmIdOf } from '../storage/alarm-types.js';
+import { alarmView } from './alarm-commands.js';
 import type { DeliveryClass, EventType } from './envelope.js';
 import {
   INITIAL_FACTS,
@@ -35,6 +41,8 @@ export type BridgeMessage =
       readonly data: Record<string, unknown>;
     }
   | { readonly kind: 'state'; readonly lane: string; readonly payload: LaneStatePayload };
+
+export type BridgeEventMessage = Extract<BridgeMessage, { kind: 'event' }>;
 
 export interface LaneStatePayload {
   readonly lane: string;
@@ -99,8 +107,28 @@ export function scanMessage(record: ScanRecordInput, now: number): BridgeMessage
   };
 }
 
-export function alarmIdOf(lane: string, seq: number): string {
-  return `${lane}:${seq}`;
+export { alarmIdOf };
+
+/**
+ * One transition of an alarm (a history entry of the alarm store) → its event, at the
+ * transition's time, with the alarm as it was right after it: an adjudication of a raised alarm
+ * is two events, the implicit acknowledgement (`implicit: true`) and the adjudication. Alarm
+ * class (never evicted). The raise itself is not one: `rpm.alarm.raised` comes from the lane's
+ * events, earlier.
+ */
+export function alarmTransitionMessage(
+  alarm: Pick<Alarm, 'lane' | 'occupancySeq' | 'raisedAt'>,
+  entry: Pick<HistoryEntry, 'action' | 'at' | 'after' | 'implicit'>,
+): BridgeEventMessage | null {
+  if (entry.action === 'raised') return null;
+  return {
+    kind: 'event',
+    type: entry.action === 'acknowledged' ? 'rpm.alarm.acknowledged' : 'rpm.alarm.adjudicated',
+    lane: alarm.lane,
+    time: entry.at,
+    class: 'alarm',
+    data: { ...alarmView(alarm, entry.after), implicit: entry.implicit },
+  };
 }
 
 export class LaneEventMapper {

@@ -1,16 +1,18 @@
 /**
  * The bridge as the gateway wires it (src/app/gateway.ts): built from the configuration's `mqtt`
- * section (none: no bridge), on the gateway's embedded database, with the in-tree alarm
- * lifecycle for central's commands. Lanes are attached once the drivers are built; lane events
- * and output records arrive through the gateway's observers.
+ * section (none: no bridge), on the gateway's embedded database, with the gateway's one alarm
+ * store — the console's — for central's commands and for publishing every acknowledgement and
+ * adjudication. Lanes are attached once the drivers are built; lane events and output records
+ * arrive through the gateway's observers. The database belongs to the caller: `stop()` leaves
+ * it open.
  */
 import type { Clock } from '../core/clock.js';
 import type { Counters } from '../core/counters.js';
 import type { Logger } from '../core/logger.js';
 import type { GatewayConfig } from '../config/schema.js';
 import type { LaneDescriptor, LaneEvent } from '../domain/lane-events.js';
-import { SqliteAlarmLifecycle } from '../storage/alarm-lifecycle-store.js';
-import { openDatabase } from '../storage/database.js';
+import type { AlarmStore } from '../storage/alarm-store.js';
+import type { Db } from '../storage/database.js';
 import { createEventBridge, type EventBridge } from './bridge.js';
 import { bridgeSettingsFrom } from './bridge-settings.js';
 import { isScanRecord, type OccupancyRecordInput } from './event-mapper.js';
@@ -30,18 +32,17 @@ export interface GatewayBridge {
 
 export function createGatewayBridge(
   config: GatewayConfig,
-  deps: { clock: Clock; logger: Logger; counters: Counters; version?: string },
+  deps: { db: Db; alarms: AlarmStore; clock: Clock; logger: Logger; counters: Counters; version?: string },
 ): GatewayBridge | null {
   const settings = bridgeSettingsFrom(config);
   if (settings === null) return null;
-  const db = openDatabase(config.storage.dir);
   const bridge = createEventBridge(settings, {
-    db,
+    db: deps.db,
     clock: deps.clock,
     logger: deps.logger,
     counters: deps.counters,
     lanes: [],
-    alarms: new SqliteAlarmLifecycle(db),
+    alarms: deps.alarms,
     // request-config: the lane's settings as configured (lane settings carry no secrets).
     configFor: (lane) => config.lanes.find((l) => l.id === lane) ?? null,
     ...(deps.version === undefined ? {} : { gatewayVersion: deps.version }),
@@ -58,7 +59,7 @@ export function createGatewayBridge(
     attach: (lanes) => bridge.attach(lanes),
     start: () => bridge.start(),
     stop() {
-      stopping ??= bridge.stop().finally(() => db.close());
+      stopping ??= bridge.stop();
       return stopping;
     },
   };

@@ -1,7 +1,8 @@
 /**
  * Alarms and their full history, persisted in the gateway's embedded database (SPEC §3 step 5;
  * SPEC §6 "who, when, before, after"). The transition rules are the pure ones of
- * src/alarm/lifecycle.ts; this store only reads, applies and writes, atomically.
+ * src/alarm/lifecycle.ts; this store only reads, applies and writes, atomically. It is the one
+ * alarm lifecycle of the gateway: the console's API and central's MQTT commands both act on it.
  *
  * - One row per alarm in `alarms` (the current view) and one row per change in
  *   `alarm_history` (raise, acknowledge, adjudicate — each with who, when, before and after),
@@ -13,121 +14,69 @@
  *   and get ALARM_CONFLICT if anyone changed it meanwhile.
  * - `raise` is idempotent per (lane, occupancy seq): the seq never repeats within a lane, so a
  *   second raise for the same occupancy (a retry, a replayed decision) returns the first alarm.
- * - Times are epoch milliseconds (as lane events carry them); ids are ULIDs (time-ordered).
+ * - An alarm's id is `<lane>:<occupancy seq>` ({@link alarmIdOf}), the id the bridge's
+ *   `rpm.alarm.raised` carries from the decisive sample on, before this row exists. Alarms
+ *   raised by earlier versions have ULID ids; `get` also finds them by `<lane>:<seq>`.
+ * - Listeners (`onChange`) hear of every raise and transition after its commit, in order: the
+ *   console's live feed and the bridge (which publishes rpm.alarm.acknowledged / adjudicated).
+ *   Transitions are also marked unpublished in `alarm_history` until the bridge has its event
+ *   in the durable outbox (`markPublished`), so a crash between the two commits loses nothing:
+ *   the bridge publishes what `unpublished()` still lists when it starts.
+ * - Times are epoch milliseconds (as lane events carry them).
  */
-import { createUlidGenerator } from '../core/ulid.js';
-import {
-  ADJUDICATION_CODES,
-  raised,
-  transition,
-  type AdjudicationCode,
-  type AlarmState,
-  type LifecycleCommand,
-  type LifecycleEffect,
-  type LifecycleState,
-  type SecondaryInspection,
-  type Step,
-  type Adjudication,
-} from '../alarm/lifecycle.js';
-import type { AssessmentCategory, Disposition } from '../alarm/types.js';
+import { transition, type LifecycleCommand } from '../alarm/lifecycle.js';
 import { GatewayError } from '../core/errors.js';
+import {
+  afterEffect,
+  decodeCursor,
+  encodeCursor,
+  lifecycleView,
+  toAlarm,
+  toHistoryEntry,
+  type AlarmRow,
+  type HistoryRow,
+} from './alarm-rows.js';
+import {
+  alarmIdOf,
+  parseAlarmId,
+  type AdjudicateInput,
+  type Alarm,
+  type AlarmChange,
+  type AlarmChangeListener,
+  type AlarmPage,
+  type HistoryEntry,
+  type ListQuery,
+  type RaiseInput,
+  type TransitionOptions,
+  type TransitionOutcome,
+  type UnpublishedTransition,
+} from './alarm-types.js';
 import { migrate, type Db } from './database.js';
 
-/** What the pipeline knew when the alarm was raised (kept as it was, never updated). */
-export interface AlarmSnapshot {
-  readonly category: AssessmentCategory;
-  readonly disposition: Disposition;
-  readonly confidence: number;
-  readonly probabilities: Readonly<Record<AssessmentCategory, number>>;
-  readonly reasons: readonly string[];
-  readonly gammaAlarm: boolean;
-  readonly neutronAlarm: boolean;
-}
-
-export interface RaiseInput {
-  readonly lane: string;
-  /** The gateway's occupancy number (unique per lane). */
-  readonly occupancySeq: number;
-  /** The device's GX index, when it sent one. */
-  readonly deviceIndex: number | null;
-  readonly raisedAt: number;
-  /** Who raised it. Default 'gateway'. */
-  readonly by?: string;
-  readonly snapshot: AlarmSnapshot;
-}
-
-export interface Alarm extends LifecycleState {
-  readonly id: string;
-  readonly lane: string;
-  readonly occupancySeq: number;
-  readonly deviceIndex: number | null;
-  readonly raisedAt: number;
-  readonly snapshot: AlarmSnapshot;
-  /** 1 when raised, +1 per change; pass it back as `expectedVersion` for optimistic checks. */
-  readonly version: number;
-}
-
-export type HistoryAction = 'raised' | 'acknowledged' | 'adjudicated';
-
-/** The lifecycle fields of an alarm before or after a change. */
-export interface LifecycleView {
-  readonly state: AlarmState;
-  readonly version: number;
-  readonly acknowledged: Step | null;
-  readonly adjudicated: Adjudication | null;
-}
-
-export interface HistoryEntry {
-  readonly alarmId: string;
-  readonly version: number;
-  readonly action: HistoryAction;
-  readonly by: string;
-  readonly at: number;
-  /** Null for the raise. */
-  readonly before: LifecycleView | null;
-  readonly after: LifecycleView;
-  /** An acknowledgement implied by adjudicating a raised alarm. */
-  readonly implicit: boolean;
-}
-
-export interface TransitionOutcome {
-  readonly alarm: Alarm;
-  /** The history entries written, in order (the bridge publishes one event per entry). */
-  readonly entries: readonly HistoryEntry[];
-}
-
-export interface AdjudicateInput {
-  readonly code: number;
-  readonly secondaryInspection?: SecondaryInspection;
-  readonly notes?: string;
-}
-
-export interface TransitionOptions {
-  /** Fail with ALARM_CONFLICT unless the alarm is still at this version. */
-  readonly expectedVersion?: number;
-}
-
-export interface ListQuery {
-  readonly lane?: string;
-  readonly state?: AlarmState;
-  /** Only alarms raised at or after this time (epoch ms). */
-  readonly since?: number;
-  /** 1–500. Default 50. */
-  readonly limit?: number;
-  /** From the previous page's `nextCursor`. */
-  readonly cursor?: string | null;
-}
-
-export interface AlarmPage {
-  /** Newest first. */
-  readonly items: readonly Alarm[];
-  /** Null on the last page. */
-  readonly nextCursor: string | null;
-}
+export type {
+  AdjudicateInput,
+  Alarm,
+  AlarmChange,
+  AlarmChangeListener,
+  AlarmPage,
+  AlarmSnapshot,
+  HistoryAction,
+  HistoryEntry,
+  LifecycleView,
+  ListQuery,
+  RaiseInput,
+  TransitionOptions,
+  TransitionOutcome,
+  UnpublishedTransition,
+} from './alarm-types.js';
+export { alarmIdOf, parseAlarmId } from './alarm-types.js';
 
 export interface AlarmStoreOptions {
-  /** Id generator (tests); default a ULID from the raise time. */
-  readonly newId?: (at: number) => string;
+  /**
+   * A listener threw. The change is committed whatever a listener does, so the error cannot
+   * undo it; default: a process warning.
+   */
+  readonly onListenerError?: (error: unknown) => void;
 }
 
 const MIGRATIONS = [
@@ -165,53 +114,32 @@ const MIGRATIONS = [
     implicit INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (alarm_id, version)
   );`,
+  // v2: which transitions the bridge has published. Rows written before are taken as done (the
+  // gateway had no way to publish console transitions then; announcing them now would replay
+  // months of history to central).
+  `ALTER TABLE alarm_history ADD COLUMN published INTEGER NOT NULL DEFAULT 1;
+  CREATE INDEX alarm_history_unpublished ON alarm_history (at, alarm_id, version) WHERE published = 0;`,
 ];
 
-interface AlarmRow {
-  id: string;
-  lane: string;
-  occupancy_seq: number;
-  device_index: number | null;
-  raised_at: number;
-  raised_by: string;
-  snapshot: string;
-  state: AlarmState;
-  acknowledged_by: string | null;
-  acknowledged_at: number | null;
-  adjudicated_by: string | null;
-  adjudicated_at: number | null;
-  code: number | null;
-  secondary_inspection: SecondaryInspection;
-  notes: string | null;
-  version: number;
-}
-
-interface HistoryRow {
-  alarm_id: string;
-  version: number;
-  action: HistoryAction;
-  by: string;
-  at: number;
-  before: string | null;
-  after: string;
-  implicit: number;
-}
-
 export class AlarmStore {
-  private readonly newId: (at: number) => string;
+  private readonly listeners = new Set<AlarmChangeListener>();
+  private readonly onListenerError: (error: unknown) => void;
   private readonly byId;
   private readonly byOccupancy;
   private readonly insert;
   private readonly update;
   private readonly record;
   private readonly historyOf;
+  private readonly unpublishedRows;
+  private readonly publish;
 
   constructor(
     private readonly db: Db,
     o: AlarmStoreOptions = {},
   ) {
     migrate(db, 'alarms', MIGRATIONS);
-    this.newId = o.newId ?? ulid;
+    this.onListenerError =
+      o.onListenerError ?? ((error) => process.emitWarning(`alarm change listener failed: ${String(error)}`));
     this.byId = db.prepare<[string], AlarmRow>('SELECT * FROM alarms WHERE id = ?');
     this.byOccupancy = db.prepare<[string, number], AlarmRow>(
       'SELECT * FROM alarms WHERE lane = ? AND occupancy_seq = ?',
@@ -227,12 +155,22 @@ export class AlarmStore {
        WHERE id = @id AND version = @previous`,
     );
     this.record = db.prepare(
-      `INSERT INTO alarm_history (alarm_id, version, action, by, at, before, after, implicit)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO alarm_history (alarm_id, version, action, by, at, before, after, implicit, published)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
     this.historyOf = db.prepare<[string], HistoryRow>(
       'SELECT * FROM alarm_history WHERE alarm_id = ? ORDER BY version',
     );
+    this.unpublishedRows = db.prepare<[number], HistoryRow>(
+      'SELECT * FROM alarm_history WHERE published = 0 ORDER BY at, alarm_id, version LIMIT ?',
+    );
+    this.publish = db.prepare('UPDATE alarm_history SET published = 1 WHERE alarm_id = ? AND version = ?');
+  }
+
+  /** Hear of every raise and transition once it is committed; returns the unsubscribe. */
+  onChange(listener: AlarmChangeListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
   }
 
   /** Record a new alarm (or return the one already raised for this occupancy: `created` false). */
@@ -246,12 +184,12 @@ export class AlarmStore {
           occupancySeq: input.occupancySeq,
         },
       );
-    return this.db
+    const outcome = this.db
       .transaction(() => {
         const existing = this.byOccupancy.get(input.lane, input.occupancySeq);
         if (existing) return { alarm: toAlarm(existing), created: false, entries: [] };
         const by = input.by?.trim() || 'gateway';
-        const id = this.newId(input.raisedAt);
+        const id = alarmIdOf(input.lane, input.occupancySeq);
         this.insert.run({
           id,
           lane: input.lane,
@@ -269,13 +207,15 @@ export class AlarmStore {
           by,
           at: alarm.raisedAt,
           before: null,
-          after: view(alarm),
+          after: lifecycleView(alarm),
           implicit: false,
         };
         this.writeHistory(entry);
         return { alarm, created: true, entries: [entry] };
       })
       .immediate();
+    if (outcome.created) this.notify(outcome);
+    return outcome;
   }
 
   acknowledge(id: string, user: string, at: number, o: TransitionOptions = {}): TransitionOutcome {
@@ -303,8 +243,15 @@ export class AlarmStore {
     );
   }
 
+  /** The alarm with this id, or (older alarms) the alarm of occupancy `<lane>:<seq>`. */
   get(id: string): Alarm | null {
-    const row = this.byId.get(id);
+    const row = this.find(id);
+    return row ? toAlarm(row) : null;
+  }
+
+  /** The alarm raised for occupancy `occupancySeq` of `lane`, if any. */
+  findByOccupancy(lane: string, occupancySeq: number): Alarm | null {
+    const row = this.byOccupancy.get(lane, occupancySeq);
     return row ? toAlarm(row) : null;
   }
 
@@ -346,24 +293,27 @@ export class AlarmStore {
 
   /** Every change of the alarm, oldest first; ALARM_NOT_FOUND for an unknown id. */
   history(id: string): HistoryEntry[] {
-    const rows = this.historyOf.all(id);
-    if (rows.length === 0) this.mustGet(id);
-    return rows.map((r) => ({
-      alarmId: r.alarm_id,
-      version: r.version,
-      action: r.action,
-      by: r.by,
-      at: r.at,
-      before: r.before === null ? null : (JSON.parse(r.before) as LifecycleView),
-      after: JSON.parse(r.after) as LifecycleView,
-      implicit: r.implicit === 1,
+    return this.historyOf.all(this.mustGet(id).id).map(toHistoryEntry);
+  }
+
+  /** Transitions (acknowledged, adjudicated) not yet marked published, oldest first; all by default. */
+  unpublished(limit?: number): UnpublishedTransition[] {
+    return this.unpublishedRows.all(limit ?? -1).map((r) => ({
+      alarm: toAlarm(this.mustGet(r.alarm_id)),
+      entry: toHistoryEntry(r),
     }));
   }
 
-  private apply(id: string, cmd: LifecycleCommand, o: TransitionOptions): TransitionOutcome {
-    return this.db
+  /** The bridge has the event of this history entry in its durable outbox. */
+  markPublished(alarmId: string, version: number): void {
+    this.publish.run(alarmId, version);
+  }
+
+  private apply(idOrOccupancy: string, cmd: LifecycleCommand, o: TransitionOptions): TransitionOutcome {
+    const outcome = this.db
       .transaction(() => {
-        const before = toAlarm(this.mustGet(id));
+        const before = toAlarm(this.mustGet(idOrOccupancy));
+        const id = before.id;
         if (o.expectedVersion !== undefined && o.expectedVersion !== before.version)
           throw new GatewayError(
             'ALARM_CONFLICT',
@@ -374,7 +324,7 @@ export class AlarmStore {
         if (!result.ok)
           throw new GatewayError(result.error.code, result.error.message, { id, ...result.error.context });
         const entries: HistoryEntry[] = [];
-        let prev = view(before);
+        let prev = lifecycleView(before);
         result.effects.forEach((effect, k) => {
           const version = before.version + k + 1;
           const after = afterEffect(prev, effect, version);
@@ -409,9 +359,23 @@ export class AlarmStore {
         if (changed.changes !== 1)
           throw new GatewayError('ALARM_CONFLICT', `alarm ${id} changed during the transition`, { id });
         for (const e of entries) this.writeHistory(e);
-        return { alarm: toAlarm(this.mustGet(id)), entries };
+        const done: TransitionOutcome = { alarm: toAlarm(this.mustGet(id)), entries };
+        o.alongside?.(done);
+        return done;
       })
       .immediate();
+    this.notify(outcome);
+    return outcome;
+  }
+
+  private notify(change: AlarmChange): void {
+    for (const listener of [...this.listeners]) {
+      try {
+        listener(change);
+      } catch (error) {
+        this.onListenerError(error);
+      }
+    }
   }
 
   private writeHistory(e: HistoryEntry): void {
@@ -424,79 +388,22 @@ export class AlarmStore {
       e.before === null ? null : JSON.stringify(e.before),
       JSON.stringify(e.after),
       e.implicit ? 1 : 0,
+      // The raise is announced by the bridge from the lane's own events (rpm.alarm.raised), as
+      // it happens; only the transitions after it wait for the bridge here.
+      e.action === 'raised' ? 1 : 0,
     );
   }
 
-  private mustGet(id: string): AlarmRow {
+  private find(id: string): AlarmRow | undefined {
     const row = this.byId.get(id);
+    if (row) return row;
+    const occupancy = parseAlarmId(id);
+    return occupancy ? this.byOccupancy.get(occupancy.lane, occupancy.occupancySeq) : undefined;
+  }
+
+  private mustGet(id: string): AlarmRow {
+    const row = this.find(id);
     if (!row) throw new GatewayError('ALARM_NOT_FOUND', `no alarm with id ${id}`, { id });
     return row;
   }
-}
-
-function afterEffect(prev: LifecycleView, e: LifecycleEffect, version: number): LifecycleView {
-  return e.kind === 'acknowledged'
-    ? { ...prev, state: 'acknowledged', version, acknowledged: e.step }
-    : { ...prev, state: 'adjudicated', version, adjudicated: e.adjudication };
-}
-
-function view(a: Alarm): LifecycleView {
-  return { state: a.state, version: a.version, acknowledged: a.acknowledged, adjudicated: a.adjudicated };
-}
-
-function toAlarm(r: AlarmRow): Alarm {
-  let adjudicated: Adjudication | null = null;
-  if (r.adjudicated_by !== null && r.adjudicated_at !== null && r.code !== null) {
-    const code = r.code as AdjudicationCode;
-    adjudicated = {
-      by: r.adjudicated_by,
-      at: r.adjudicated_at,
-      code,
-      codeName: ADJUDICATION_CODES[code].name,
-      group: ADJUDICATION_CODES[code].group,
-      secondaryInspection: r.secondary_inspection,
-      notes: r.notes ?? '',
-    };
-  }
-  const base = raised(r.raised_by, r.raised_at);
-  return {
-    ...base,
-    id: r.id,
-    lane: r.lane,
-    occupancySeq: r.occupancy_seq,
-    deviceIndex: r.device_index,
-    raisedAt: r.raised_at,
-    snapshot: JSON.parse(r.snapshot) as AlarmSnapshot,
-    state: r.state,
-    acknowledged:
-      r.acknowledged_by !== null && r.acknowledged_at !== null
-        ? { by: r.acknowledged_by, at: r.acknowledged_at }
-        : null,
-    adjudicated,
-    version: r.version,
-  };
-}
-
-function encodeCursor(at: number, id: string): string {
-  return Buffer.from(JSON.stringify([at, id])).toString('base64url');
-}
-
-function decodeCursor(cursor: string): { at: number; id: string } {
-  try {
-    const v = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown;
-    if (Array.isArray(v) && typeof v[0] === 'number' && typeof v[1] === 'string')
-      return { at: v[0], id: v[1] };
-  } catch {
-    // fall through
-  }
-  throw new GatewayError('ALARM_COMMAND_INVALID', 'the list cursor is not one this store handed out', {
-    cursor,
-  });
-}
-
-const ids = createUlidGenerator();
-
-/** A ULID for an alarm raised at `at` (monotonic within this process). */
-export function ulid(at: number = Date.now()): string {
-  return ids.next(at);
 }

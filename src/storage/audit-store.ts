@@ -89,25 +89,30 @@ export class AuditStore {
 
   /** Append one entry; returns it as stored. Synchronous and durable (the database is fsync'd). */
   append(input: AuditEntryInput): AuditEntry {
-    return this.db.transaction(() => {
-      const prev = (this.last.get() as { hash: string } | undefined)?.hash ?? GENESIS;
-      const at = new Date(this.now()).toISOString();
-      const before = JSON.stringify(input.before ?? null);
-      const after = JSON.stringify(input.after ?? null);
-      const hash = chain(prev, at, input.actor, input.role, input.action, input.target, before, after);
-      const result = this.insert.run(
-        at,
-        input.actor,
-        input.role,
-        input.action,
-        input.target,
-        before,
-        after,
-        prev,
-        hash,
-      );
-      return { ...input, id: Number(result.lastInsertRowid), at, hash };
-    })();
+    // Immediate: the entry reads the chain's last hash and then writes. A deferred transaction
+    // cannot take the write lock once another connection (the outbox's writer thread) has
+    // committed since its read began — SQLite fails it at once, busy timeout or not.
+    return this.db
+      .transaction(() => {
+        const prev = (this.last.get() as { hash: string } | undefined)?.hash ?? GENESIS;
+        const at = new Date(this.now()).toISOString();
+        const before = JSON.stringify(input.before ?? null);
+        const after = JSON.stringify(input.after ?? null);
+        const hash = chain(prev, at, input.actor, input.role, input.action, input.target, before, after);
+        const result = this.insert.run(
+          at,
+          input.actor,
+          input.role,
+          input.action,
+          input.target,
+          before,
+          after,
+          prev,
+          hash,
+        );
+        return { ...input, id: Number(result.lastInsertRowid), at, hash };
+      })
+      .immediate();
   }
 
   /** Newest first. */

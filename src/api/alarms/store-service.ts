@@ -1,9 +1,10 @@
 /**
  * The alarm lifecycle store (src/storage/alarm-store.ts) as the API's {@link AlarmService}:
- * epoch times become ISO text and the raise-time snapshot is flattened for the console.
+ * epoch times become ISO text and the raise-time snapshot is flattened for the console. The
+ * store is the gateway's one alarm lifecycle: central's MQTT commands change the same alarms.
  */
-import type { Alarm, AlarmStore } from '../../storage/alarm-store.js';
-import type { AlarmService, AlarmView } from '../ports.js';
+import type { Alarm, AlarmStore, TransitionOptions, TransitionOutcome } from '../../storage/alarm-store.js';
+import type { AlarmChangeView, AlarmService, AlarmView, AlongsideChange } from '../ports.js';
 
 export function alarmView(a: Alarm): AlarmView {
   const iso = (ms: number) => new Date(ms).toISOString();
@@ -37,8 +38,20 @@ export function alarmView(a: Alarm): AlarmView {
   };
 }
 
+/** The alarm before and after a transition, both read inside its transaction. */
+function changeView(outcome: TransitionOutcome): AlarmChangeView {
+  const before = outcome.entries[0]?.before;
+  return {
+    before: alarmView(before ? { ...outcome.alarm, ...before } : outcome.alarm),
+    after: alarmView(outcome.alarm),
+  };
+}
+
 export function alarmServiceFromStore(store: AlarmStore, now: () => number): AlarmService {
-  const options = (expectedVersion?: number) => (expectedVersion === undefined ? {} : { expectedVersion });
+  const options = (expectedVersion?: number, alongside?: AlongsideChange): TransitionOptions => ({
+    ...(expectedVersion === undefined ? {} : { expectedVersion }),
+    ...(alongside === undefined ? {} : { alongside: (outcome) => alongside(changeView(outcome)) }),
+  });
   return {
     list(q) {
       const page = store.list({
@@ -54,16 +67,8 @@ export function alarmServiceFromStore(store: AlarmStore, now: () => number): Ala
       return a === null ? null : alarmView(a);
     },
     byOccupancy(lane, seq) {
-      // Alarms are few per lane; the store lists newest first, so recent occupancies are found at once.
-      let cursor: string | null = null;
-      do {
-        const page = store.list({ lane, limit: 500, cursor });
-        const hit = page.items.find((a) => a.occupancySeq === seq);
-        if (hit) return alarmView(hit);
-        if (page.items.some((a) => a.occupancySeq < seq)) return null;
-        cursor = page.nextCursor;
-      } while (cursor !== null);
-      return null;
+      const a = store.findByOccupancy(lane, seq);
+      return a === null ? null : alarmView(a);
     },
     history(id) {
       return store.history(id).map((e) => ({
@@ -76,15 +81,11 @@ export function alarmServiceFromStore(store: AlarmStore, now: () => number): Ala
         after: e.after,
       }));
     },
-    acknowledge(id, by, expectedVersion) {
-      const before = store.get(id);
-      const outcome = store.acknowledge(id, by, now(), options(expectedVersion));
-      return { before: alarmView(before ?? outcome.alarm), after: alarmView(outcome.alarm) };
+    acknowledge(id, by, expectedVersion, alongside) {
+      return changeView(store.acknowledge(id, by, now(), options(expectedVersion, alongside)));
     },
-    adjudicate(id, input, by, expectedVersion) {
-      const before = store.get(id);
-      const outcome = store.adjudicate(id, input, by, now(), options(expectedVersion));
-      return { before: alarmView(before ?? outcome.alarm), after: alarmView(outcome.alarm) };
+    adjudicate(id, input, by, expectedVersion, alongside) {
+      return changeView(store.adjudicate(id, input, by, now(), options(expectedVersion, alongside)));
     },
     openCounts() {
       const counts: Record<string, number> = {};

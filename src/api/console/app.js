@@ -227,7 +227,8 @@ const routes = [
   [/^#?\/?$/, lanesView],
   [/^#\/occupancies$/, occupanciesView],
   [/^#\/occupancy\/([^/]+)\/(\d+)$/, (m) => occupancyView(m[1], Number(m[2]), null)],
-  [/^#\/alarm\/([0-9A-Za-z]+)$/, (m) => alarmView(m[1])],
+  // Alarm ids are `<lane>:<occupancy seq>` (older alarms: ULIDs).
+  [/^#\/alarm\/([0-9A-Za-z][0-9A-Za-z_:-]*)$/, (m) => alarmView(m[1])],
   [/^#\/devices$/, devicesView],
   [/^#\/health$/, healthView],
   [/^#\/audit$/, auditView],

@@ -1,12 +1,9 @@
 /**
  * What the console is fed from the running gateway: every lane event and every output record go
  * through here once. It keeps the lane states and the count profiles, stores each completed
- * occupancy with its profile, raises an alarm for each occupancy the gateway or the device
- * alarmed on, and publishes all of it on the live feed.
- *
- * Why raise on the device's alarm too: the RPM's own alarm is what the lane's lights and horn
- * show; the officer must close it even when the gateway's assessment says RELEASE (the
- * assessment is then shown as the reason to release).
+ * occupancy with its profile, and publishes all of it on the live feed — with every change of
+ * the gateway's alarm store: raises (src/app/occupancy-alarms.ts raises them, console or not)
+ * and every acknowledgement and adjudication, the console's own and central's MQTT commands.
  */
 import type { Logger } from '../../core/logger.js';
 import type { LaneDescriptor, LaneEvent } from '../../domain/lane-events.js';
@@ -47,6 +44,8 @@ export interface ConsoleFeed {
   laneEvent(e: LaneEvent): void;
   /** Every output record of the lane recorder; only occupancy records are used. */
   record(r: { readonly type?: unknown }): void;
+  /** Stop following the alarm store. */
+  close(): void;
 }
 
 export function createConsoleFeed(o: ConsoleFeedOptions): ConsoleFeed {
@@ -59,10 +58,12 @@ export function createConsoleFeed(o: ConsoleFeedOptions): ConsoleFeed {
     const snapshot = tracker.snapshot(lane);
     if (snapshot) o.hub.publish('lane', snapshot);
   };
+  const unfollow = o.alarms.onChange(({ alarm }) => o.hub.publish('alarm', alarmView(alarm)));
 
   return {
     tracker,
     collector,
+    close: unfollow,
     laneEvent(e) {
       collector.handle(e);
       const changed = tracker.handle(e);
@@ -108,30 +109,6 @@ export function createConsoleFeed(o: ConsoleFeedOptions): ConsoleFeed {
       }
       if (tracker.occupancy(record, o.now()) !== null) publishLane(record.lane);
       o.hub.publish('occupancy', record);
-      const gateway = record.gamma.alarm || record.neutron.alarm;
-      const device = record.device.gammaAlarm || record.device.neutronAlarm;
-      if (!gateway && !device) return;
-      try {
-        const raised = o.alarms.raise({
-          lane: record.lane,
-          occupancySeq: record.seq,
-          deviceIndex: record.index,
-          raisedAt: Date.parse(record.end) || o.now(),
-          by: gateway ? 'gateway' : 'device',
-          snapshot: {
-            category: record.assessment.category as never,
-            disposition: record.assessment.disposition as never,
-            confidence: record.assessment.confidence,
-            probabilities: record.assessment.probabilities,
-            reasons: record.assessment.reasons,
-            gammaAlarm: record.gamma.alarm || record.device.gammaAlarm,
-            neutronAlarm: record.neutron.alarm || record.device.neutronAlarm,
-          },
-        });
-        if (raised.created) o.hub.publish('alarm', alarmView(raised.alarm));
-      } catch (error) {
-        o.logger.error('could not raise alarm', { lane: record.lane, seq: record.seq, error: String(error) });
-      }
     },
   };
 }

@@ -1,16 +1,22 @@
 /**
  * Alarms and their lifecycle (SPEC §3 step 5): the queue, one alarm with its history,
  * acknowledge, adjudicate with the SPEC §3 codes. Acknowledgements and adjudications go to the
- * audit log with the alarm before and after, and out on the live feed.
+ * audit log with the alarm before and after, in the transition's own transaction (it holds the
+ * write lock, so the bridge's outbox writer committing meanwhile cannot make the audit entry
+ * fail after the alarm changed). The live feed and the MQTT events
+ * (rpm.alarm.acknowledged / adjudicated) follow the alarm store itself, so they carry central's
+ * commands as well as these routes' changes, each once.
  */
 import { Type } from '@sinclair/typebox';
 import { ADJUDICATION_CODES, SECONDARY_INSPECTION } from '../../alarm/lifecycle.js';
 import { OPERATORS, who } from '../auth/guard.js';
+import type { AuditEntry } from '../../storage/audit-store.js';
 import type { ApiPlugin } from '../type-provider.js';
 import { ApiError, ErrorSchema } from '../errors.js';
 import { AdjudicationBody, AlarmHistorySchema, AlarmSchema } from '../schemas.js';
 
-const AlarmIdParams = Type.Object({ id: Type.String({ pattern: '^[0-9A-Za-z]{1,64}$' }) });
+/** `<lane>:<occupancy seq>` (as in rpm.alarm.raised), or the ULID of an alarm raised before ids were that. */
+const AlarmIdParams = Type.Object({ id: Type.String({ pattern: '^[0-9A-Za-z][0-9A-Za-z_:-]{0,99}$' }) });
 
 export const alarmRoutes: ApiPlugin = (app, { ctx }) => {
   app.get(
@@ -139,20 +145,21 @@ export const alarmRoutes: ApiPlugin = (app, { ctx }) => {
     },
     (request) => {
       const me = who(request);
-      const { before, after } = ctx.alarms.acknowledge(
+      const { after } = ctx.alarms.acknowledge(
         request.params.id,
         me.username,
         request.body?.expectedVersion,
+        // In the transition's transaction: no acknowledgement without its audit entry.
+        ({ before, after }) =>
+          ctx.audit.append({
+            actor: me.username,
+            role: me.role,
+            action: 'alarm.acknowledge',
+            target: `alarm/${after.id}`,
+            before: lifecycle(before),
+            after: lifecycle(after),
+          }),
       );
-      ctx.audit.append({
-        actor: me.username,
-        role: me.role,
-        action: 'alarm.acknowledge',
-        target: `alarm/${after.id}`,
-        before: lifecycle(before),
-        after: lifecycle(after),
-      });
-      ctx.hub.publish('alarm', after);
       return after;
     },
   );
@@ -178,7 +185,9 @@ export const alarmRoutes: ApiPlugin = (app, { ctx }) => {
     (request) => {
       const me = who(request);
       const { code, secondaryInspection, notes, expectedVersion } = request.body;
-      const { before, after } = ctx.alarms.adjudicate(
+      // Set inside the transaction's callback (`as`: the compiler does not follow callbacks).
+      let entry = null as AuditEntry | null;
+      const { after } = ctx.alarms.adjudicate(
         request.params.id,
         {
           code,
@@ -187,17 +196,19 @@ export const alarmRoutes: ApiPlugin = (app, { ctx }) => {
         },
         me.username,
         expectedVersion,
+        // In the transition's transaction: no adjudication without its audit entry.
+        ({ before, after }) => {
+          entry = ctx.audit.append({
+            actor: me.username,
+            role: me.role,
+            action: 'alarm.adjudicate',
+            target: `alarm/${after.id}`,
+            before: lifecycle(before),
+            after: lifecycle(after),
+          });
+        },
       );
-      const entry = ctx.audit.append({
-        actor: me.username,
-        role: me.role,
-        action: 'alarm.adjudicate',
-        target: `alarm/${after.id}`,
-        before: lifecycle(before),
-        after: lifecycle(after),
-      });
-      ctx.hub.publish('alarm', after);
-      ctx.hub.publish('audit', entry);
+      if (entry !== null) ctx.hub.publish('audit', entry);
       return after;
     },
   );

@@ -1,6 +1,6 @@
 /**
  * An API over real stores in a temporary directory, fed hand-made lane events: what the gateway
- * wires, minus the drivers. Users of every role are created with known passwords.
+ * wires, minus the drivers (and the bridge). Users of every role are created with known passwords.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -16,6 +16,7 @@ import { LiveHub } from '../../../src/api/live/hub.js';
 import type { Role } from '../../../src/api/ports.js';
 import { validateConfig } from '../../../src/config/load.js';
 import type { GatewayConfig, LaneConfig } from '../../../src/config/schema.js';
+import { occupancyAlarmRaiser } from '../../../src/app/occupancy-alarms.js';
 import { Counters } from '../../../src/core/counters.js';
 import { silentLogger } from '../../../src/core/logger.js';
 import type { LaneDescriptor, LaneEvent } from '../../../src/domain/lane-events.js';
@@ -31,6 +32,9 @@ export interface TestApi {
   readonly app: FastifyInstance;
   readonly ctx: ApiContext;
   readonly feed: ConsoleFeed;
+  readonly alarms: AlarmStore;
+  /** An output record as the gateway hands it on: to the console feed, then to the alarm store. */
+  record(record: Record<string, unknown>): void;
   readonly db: Db;
   readonly liveApplied: LaneConfig[];
   /** Session cookie header of the user with that role. */
@@ -97,10 +101,16 @@ export async function createTestApi(options: Partial<HttpOptions> = {}): Promise
   for (const role of ROLES_UNDER_TEST) await users.create(role, role, PASSWORD);
   const app = await buildApiApp(ctx);
   const cookies = new Map<Role, string>();
+  const raise = occupancyAlarmRaiser(alarmStore, { now, logger: silentLogger });
   return {
     app,
     ctx,
     feed,
+    alarms: alarmStore,
+    record(record) {
+      feed.record(record);
+      raise(record);
+    },
     db,
     liveApplied,
     async cookie(role) {
@@ -117,6 +127,7 @@ export async function createTestApi(options: Partial<HttpOptions> = {}): Promise
       return cookie;
     },
     async close() {
+      feed.close();
       await app.close();
       db.close();
       await rm(dir, { recursive: true, force: true });
@@ -201,7 +212,7 @@ export function alarmingOccupancy(
 export function feedOccupancy(api: TestApi, seq: number, t0 = Date.now() - 60_000): Record<string, unknown> {
   const { events, record } = alarmingOccupancy(seq, t0);
   for (const e of events) {
-    if (e.kind === 'occupancy-end') api.feed.record(record);
+    if (e.kind === 'occupancy-end') api.record(record);
     api.feed.laneEvent(e);
   }
   return record;
