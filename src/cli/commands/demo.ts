@@ -3,13 +3,12 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { createGateway } from '../../app/gateway.js';
 import { startEmbeddedBroker } from '../../bridge/embedded-broker.js';
 import type { OutputRecord } from '../../app/lane-recorder.js';
 import type { OccupancyRecord } from '../../app/occupancy-record.js';
 import { SystemClock } from '../../core/clock.js';
-import { describeError, GatewayError } from '../../core/errors.js';
+import { GatewayError } from '../../core/errors.js';
 import { createLogger } from '../../core/logger.js';
 import { validateConfig } from '../../config/load.js';
 import type { LaneEvent } from '../../domain/lane-events.js';
@@ -19,6 +18,7 @@ import { startModbusRpmTcpServer } from '../../../simulators/modbus-rpm/tcp-serv
 import { Vm250SerialSim } from '../../../simulators/vm250/serial-sim.js';
 import { Vm250TcpServer } from '../../../simulators/vm250/tcp-server.js';
 import { startScannerPlcServer } from '../../../simulators/scanner/plc-server.js';
+import { parseCommandArgs } from '../args.js';
 import type { CommandContext } from '../context.js';
 
 export const demoUsage = `Usage: rpm-gateway demo [options]
@@ -46,9 +46,8 @@ const DEMO_MIX = { background: 5, norm: 2, medical: 1, threat: 1, 'threat-in-nor
 const DEMO_GAP_S: readonly [number, number] = [2, 8];
 
 export async function demoCommand(args: readonly string[], ctx: CommandContext): Promise<number> {
-  let values;
-  try {
-    ({ values } = parseArgs({
+  const parsed = parseCommandArgs(
+    {
       args: [...args],
       options: {
         seed: { type: 'string' },
@@ -59,15 +58,13 @@ export async function demoCommand(args: readonly string[], ctx: CommandContext):
         mqtt: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
-    }));
-  } catch (error) {
-    ctx.stderr.write(`demo: ${describeError(error)}\n\n${demoUsage}\n`);
-    return 2;
-  }
-  if (values.help) {
-    ctx.stdout.write(demoUsage + '\n');
-    return 0;
-  }
+    },
+    demoUsage,
+    ctx,
+    'demo: ',
+  );
+  if (typeof parsed === 'number') return parsed;
+  const { values } = parsed;
   const seed = Number(values.seed ?? '1');
   const speed = Number(values.speed ?? '1');
   const durationS = values.duration === undefined ? undefined : Number(values.duration);

@@ -1,9 +1,9 @@
-import { parseArgs } from 'node:util';
 import { replay, type ReplayOptions } from '../../app/replay.js';
 import { createN42ReplayObserver, type N42ReplayObserver } from '../../bridge/n42/n42-replay-observer.js';
 import { silentLogger } from '../../core/logger.js';
 import { GatewayError, describeError } from '../../core/errors.js';
 import { loadConfig } from '../../config/load.js';
+import { parseCommandArgs } from '../args.js';
 import type { CommandContext } from '../context.js';
 import type { Readable, Writable } from 'node:stream';
 
@@ -27,9 +27,8 @@ Options:
   --quiet              no summary on stderr`;
 
 export async function replayCommand(args: readonly string[], ctx: CommandContext): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
+  const parsed = parseCommandArgs(
+    {
       args: [...args],
       allowPositionals: true,
       options: {
@@ -42,16 +41,12 @@ export async function replayCommand(args: readonly string[], ctx: CommandContext
         quiet: { type: 'boolean', short: 'q' },
         help: { type: 'boolean', short: 'h' },
       },
-    });
-  } catch (error) {
-    ctx.stderr.write(`${describeError(error)}\n\n${replayUsage}\n`);
-    return 2;
-  }
+    },
+    replayUsage,
+    ctx,
+  );
+  if (typeof parsed === 'number') return parsed;
   const { values, positionals } = parsed;
-  if (values.help) {
-    ctx.stdout.write(replayUsage + '\n');
-    return 0;
-  }
   if (positionals.length !== 1) {
     ctx.stderr.write(`replay needs exactly one input file (or -)\n\n${replayUsage}\n`);
     return 2;

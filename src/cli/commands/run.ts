@@ -1,10 +1,10 @@
-import { parseArgs } from 'node:util';
 import { SystemClock } from '../../core/clock.js';
-import { GatewayError, describeError } from '../../core/errors.js';
+import { GatewayError } from '../../core/errors.js';
 import { createLogger } from '../../core/logger.js';
 import { loadConfig } from '../../config/load.js';
 import { createGateway } from '../../app/gateway.js';
 import { createNdjsonWriter } from '../ndjson-writer.js';
+import { parseCommandArgs } from '../args.js';
 import type { CommandContext } from '../context.js';
 
 export const runUsage = `Usage: rpm-gateway run --config <file>
@@ -14,20 +14,16 @@ record per completed occupancy (and per fault, tamper, device restart) on stdout
 stderr as JSON lines. Stops cleanly on Ctrl-C or SIGTERM.`;
 
 export async function runCommand(args: readonly string[], ctx: CommandContext): Promise<number> {
-  let values: { config?: string | undefined; help?: boolean | undefined };
-  try {
-    ({ values } = parseArgs({
+  const parsed = parseCommandArgs(
+    {
       args: [...args],
       options: { config: { type: 'string', short: 'c' }, help: { type: 'boolean', short: 'h' } },
-    }));
-  } catch (error) {
-    ctx.stderr.write(`${describeError(error)}\n\n${runUsage}\n`);
-    return 2;
-  }
-  if (values.help) {
-    ctx.stdout.write(runUsage + '\n');
-    return 0;
-  }
+    },
+    runUsage,
+    ctx,
+  );
+  if (typeof parsed === 'number') return parsed;
+  const { values } = parsed;
   if (!values.config) {
     ctx.stderr.write(`run needs --config <file>\n\n${runUsage}\n`);
     return 2;

@@ -1,8 +1,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { basename, dirname, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
-import { describeError } from '../../core/errors.js';
 import { DEFAULT_TRAINING_CONFIG, trainClassifier } from '../../alarm/classifier/train.js';
+import { parseCommandArgs } from '../args.js';
 import type { CommandContext } from '../context.js';
 
 export const trainClassifierUsage = `Usage: rpm-gateway train-classifier [options]
@@ -18,24 +17,20 @@ Options:
   --seed <text>  training seed (default ${DEFAULT_TRAINING_CONFIG.mlp.seed})`;
 
 export async function trainClassifierCommand(args: readonly string[], ctx: CommandContext): Promise<number> {
-  let values;
-  try {
-    ({ values } = parseArgs({
+  const parsed = parseCommandArgs(
+    {
       args: [...args],
       options: {
         out: { type: 'string', short: 'o' },
         seed: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
-    }));
-  } catch (error) {
-    ctx.stderr.write(`${describeError(error)}\n\n${trainClassifierUsage}\n`);
-    return 2;
-  }
-  if (values.help) {
-    ctx.stdout.write(trainClassifierUsage + '\n');
-    return 0;
-  }
+    },
+    trainClassifierUsage,
+    ctx,
+  );
+  if (typeof parsed === 'number') return parsed;
+  const { values } = parsed;
   const out = resolve(values.out ?? 'models/alarm-category-refiner.onnx');
   if (!out.endsWith('.onnx')) {
     ctx.stderr.write(`--out must name a .onnx file; got ${out}\n`);
