@@ -1,20 +1,22 @@
 /**
  * Imaging figures for `npm run bench` (SPEC §7, issue 6): one 2048 × 1024 16-bit scan end to end
- * (PNG decode → normalize + tile → inference in the worker → heat map + regions + shielding →
- * overlay PNG → event JSON), p50, beside its floor: bare `session.run` on the same tile tensor,
- * in-process, p50. Also the event loop's longest stall while inference runs (the worker keeps
- * the loop free), the longest stall over the whole end-to-end run (pre/post-processing run on
- * the main thread in slices), and peak RSS with the model loaded. bench/run.ts calls these functions.
+ * (PNG decode → normalize + tile → inference → heat map + regions + shielding → overlay PNG →
+ * event JSON), p50, beside its floor: bare `session.run` on the same tile tensor (all tiles in
+ * one call, in-process), p50. Also the event loop's longest stall, measured on the main thread
+ * by a 1 ms timer over every end-to-end run — while the worker analyzes (normalize, inference,
+ * pictures) and over the whole run (decode and PNG encoding included) — and the process's peak
+ * RSS with the model loaded, taken before the floor's in-process session exists (that session
+ * and its 18-tile batch are the bench's, not the gateway's). bench/run.ts calls these functions.
  */
+import { spawnSync } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { createAnalyzer, overlayPng } from '../src/imaging/analyzer.js';
-import { decodeImage, encodeImage16 } from '../src/imaging/decode.js';
+import { decodeImage } from '../src/imaging/decode.js';
 import { DEPTH_SCALE } from '../src/imaging/model/architecture.js';
 import { defaultModelPath, loadModel } from '../src/imaging/model-store.js';
 import { normalizeScan } from '../src/imaging/normalize.js';
-import { createInProcessRunner, createWorkerRunner, type ScoreRunner } from '../src/imaging/onnx-runtime.js';
+import { createInProcessRunner, createWorkerRunner } from '../src/imaging/onnx-runtime.js';
 import { extractTiles, planTiles } from '../src/imaging/tiling.js';
-import { makePhantom } from '../simulators/scanner/phantom.js';
 import { buildDefaultModel } from '../simulators/scanner/train-model.js';
 
 export interface ImagingBenchOptions {
@@ -35,17 +37,21 @@ export interface ImagingBenchResult {
   readonly tiles: number;
   /** End to end, p50 (ms). */
   readonly endToEndP50Ms: number;
-  /** Bare session.run on the same tiles, p50 (ms). */
+  /** Bare session.run on the same tiles, all in one call, p50 (ms): the floor. */
   readonly sessionRunP50Ms: number;
+  /** Bare session.run on the same tiles one at a time (the pipeline's batches), summed, p50 (ms). */
+  readonly sessionRunPerTileP50Ms: number;
   /** endToEnd / sessionRun. Target ≤ 1.5. */
   readonly ratio: number;
-  /** Longest event-loop stall while inference ran in the worker (ms). Target < 20. */
+  /** Longest event-loop stall while the worker analyzed (normalize, inference, pictures) (ms). Target < 20. */
   readonly maxStallDuringInferenceMs: number;
-  /** Longest stall over whole end-to-end runs, main-thread pre/post-processing included (ms). */
+  /** Longest stall over whole end-to-end runs, decode and PNG encoding included (ms). */
   readonly maxStallEndToEndMs: number;
-  /** Peak resident set size of the process with the model loaded (MB). */
+  /** Peak resident set size of the process with the model loaded, scans running (MB). */
   readonly peakRssMb: number;
-  /** Median stage timings of the end-to-end runs (ms). */
+  /** RSS before the model was loaded (Node and the libraries) (MB). */
+  readonly baseRssMb: number;
+  /** Median stage timings of the end-to-end runs (ms); postprocess = regions + pictures + their PNGs. */
   readonly stagesP50Ms: Readonly<Record<string, number>>;
 }
 
@@ -54,14 +60,19 @@ const p50 = (xs: number[]): number => {
   return Math.round(s[Math.floor(s.length / 2)]! * 10) / 10;
 };
 
-/** A stall meter: a 1 ms timer records every gap beyond 1 ms between its ticks, with its time. */
-function stallMeter(): { worstIn(from: number, to: number): number; stop(): void } {
+/**
+ * A stall meter: a 1 ms timer records every gap beyond 2 ms between its ticks, with its time,
+ * and samples RSS on each tick.
+ */
+function stallMeter(): { worstIn(from: number, to: number): number; peakRss(): number; stop(): void } {
   let last = performance.now();
+  let peakRss = process.memoryUsage.rss();
   const gaps: Array<[number, number]> = [];
   const h = setInterval(() => {
     const now = performance.now();
     if (now - last > 2) gaps.push([now, now - last - 1]);
     last = now;
+    peakRss = Math.max(peakRss, process.memoryUsage.rss());
   }, 1);
   return {
     worstIn: (from, to) => {
@@ -69,54 +80,73 @@ function stallMeter(): { worstIn(from: number, to: number): number; stop(): void
       for (const [at, gap] of gaps) if (at >= from && at - gap <= to + 1) worst = Math.max(worst, gap);
       return Math.round(worst * 10) / 10;
     },
+    peakRss: () => peakRss,
     stop: () => clearInterval(h),
   };
+}
+
+interface BenchScan {
+  readonly png: Buffer;
+  readonly polarity: 'transmission' | 'attenuation';
+  readonly airValue: number;
+  readonly darkValue: number;
+}
+
+/**
+ * The bench's scan — a phantom with a dense block, a compartment and an object, as a 16-bit PNG —
+ * made in a child process, so the phantom's own buffers are not counted in this process's RSS.
+ */
+function benchScan(width: number, height: number): BenchScan {
+  const url = (path: string): string => new URL(path, import.meta.url).href;
+  const script = `
+    const { makePhantom } = await import(${JSON.stringify(url('../simulators/scanner/phantom.js'))});
+    const { encodeImage16 } = await import(${JSON.stringify(url('../src/imaging/decode.js'))});
+    const p = makePhantom({ seed: 'bench-scan', width: ${width}, height: ${height}, anomalies: ['dense', 'compartment', 'object'] });
+    const png = await encodeImage16(p.high, 'png');
+    process.stdout.write(JSON.stringify({ png: png.toString('base64'), polarity: p.polarity, airValue: p.airValue, darkValue: p.darkValue }));`;
+  const child = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
+    encoding: 'utf8',
+    maxBuffer: 256 * 1024 * 1024,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  if (child.status !== 0) throw new Error(`making the bench scan failed (exit ${child.status})`);
+  const made = JSON.parse(child.stdout) as Omit<BenchScan, 'png'> & { png: string };
+  return { ...made, png: Buffer.from(made.png, 'base64') };
 }
 
 async function modelBytes(path: string | undefined): Promise<Uint8Array> {
   return path ? readFile(path) : loadModel(undefined, () => buildDefaultModel().bytes);
 }
 
+const tick = (): Promise<void> => new Promise((r) => setTimeout(r, 2));
+const mb = (bytes: number): number => Math.round(bytes / 1e5) / 10;
+
 /** The imaging figures. */
 export async function benchImaging(options: ImagingBenchOptions = {}): Promise<ImagingBenchResult> {
   const width = options.width ?? 2048;
   const height = options.height ?? 1024;
   const runs = options.runs ?? 15;
-  const bytes = await modelBytes(options.modelPath);
-  const phantom = makePhantom({
-    seed: 'bench-scan',
-    width,
-    height,
-    anomalies: ['dense', 'compartment', 'object'],
-  });
-  const png = await encodeImage16(phantom.high, 'png');
+  const threads = options.threads ?? 1;
+  const scan = benchScan(width, height);
+  const png = scan.png;
   const meta = {
     scanId: 'bench',
     lane: 'lane-1',
-    polarity: phantom.polarity,
-    airValue: phantom.airValue,
-    darkValue: phantom.darkValue,
+    polarity: scan.polarity,
+    airValue: scan.airValue,
+    darkValue: scan.darkValue,
     time: Date.now(),
   } as const;
+  const baseRss = process.memoryUsage.rss();
+  const bytes = await modelBytes(options.modelPath);
 
-  // Floor: bare session.run, in-process, on the same tiles the pipeline makes.
-  const floorRunner = await createInProcessRunner(bytes, { threads: options.threads ?? 1 });
-  const norm = normalizeScan(phantom.high, meta);
-  const layout = planTiles(width, height, floorRunner.info.tile, floorRunner.info.margin);
-  const tiles = extractTiles(norm.depth, layout, 1 / DEPTH_SCALE);
-  const floor: number[] = [];
-  for (let i = 0; i < runs + 2; i++) {
-    const r = await floorRunner.run(tiles, layout.count);
-    if (i >= 2) floor.push(r.runMs);
-  }
-  await floorRunner.close();
-
-  const runner: ScoreRunner = await createWorkerRunner(bytes, { threads: options.threads ?? 1 });
+  // End to end, as the gateway runs it: the model and every per-pixel step in the worker.
+  const runner = await createWorkerRunner(bytes, { threads });
+  const analyzer = createAnalyzer({ runner });
   const meter = stallMeter();
-  let peakRss = process.memoryUsage().rss;
   let stallInference = 0;
-  let measuring = false;
   let stallAll = 0;
+  let peakRss = 0;
   const e2e: number[] = [];
   const stages: Record<string, number[]> = {
     decode: [],
@@ -124,42 +154,27 @@ export async function benchImaging(options: ImagingBenchOptions = {}): Promise<I
     inference: [],
     postprocess: [],
     shielding: [],
-    overlay: [],
     event: [],
   };
-  // Measure the stall only while the worker runs: wrap the runner.
-  const measured: ScoreRunner = {
-    info: runner.info,
-    close: () => runner.close(),
-    async run(t, n) {
-      const from = performance.now();
-      const out = await runner.run(t, n);
-      // Let the meter tick once more so a stall ending with the reply is seen.
-      await new Promise((r) => setTimeout(r, 2));
-      if (measuring) stallInference = Math.max(stallInference, meter.worstIn(from, performance.now()));
-      return out;
-    },
-  };
-  const analyzer = createAnalyzer({ runner: measured });
   try {
     for (let i = 0; i < runs + 2; i++) {
-      measuring = i >= 2;
       const allStart = performance.now();
       const decoded = await decodeImage(png, 'bench.png');
       const decodeMs = performance.now() - allStart;
+      const analyzeStart = performance.now();
       const a = await analyzer.analyze({ meta, high: decoded.image, sources: ['bench.png'] }, decodeMs);
-      const t = performance.now();
+      const analyzeEnd = performance.now();
       const overlay = await overlayPng(a);
-      const overlayMs = performance.now() - t;
       const t2 = performance.now();
       const event = JSON.stringify({ specversion: '1.0', type: 'imaging.scan.analyzed', data: a.data });
       const eventMs = performance.now() - t2;
       const total = performance.now() - allStart;
-      peakRss = Math.max(peakRss, process.memoryUsage().rss);
       if (overlay.length === 0 || event.length === 0) throw new Error('empty output');
+      // Let the meter tick once more so a stall ending with the run is seen.
+      await tick();
       if (i < 2) continue;
       e2e.push(total);
-      await new Promise((r) => setTimeout(r, 2));
+      stallInference = Math.max(stallInference, meter.worstIn(analyzeStart, analyzeEnd));
       stallAll = Math.max(stallAll, meter.worstIn(allStart, allStart + total));
       const tm = a.data.timings;
       stages.decode!.push(tm.decodeMs);
@@ -167,13 +182,35 @@ export async function benchImaging(options: ImagingBenchOptions = {}): Promise<I
       stages.inference!.push(tm.inferenceMs);
       stages.postprocess!.push(tm.postprocessMs);
       stages.shielding!.push(tm.shieldingMs);
-      stages.overlay!.push(overlayMs);
       stages.event!.push(eventMs);
     }
+    // The process's true peak so far (kernel maxrss) and the meter's samples: nothing of the floor yet.
+    peakRss = Math.max(meter.peakRss(), process.resourceUsage().maxRSS * 1024);
   } finally {
     meter.stop();
     await runner.close();
   }
+
+  // Floor: bare session.run, in-process, on the tiles the pipeline makes: all in one call (the
+  // floor), and one tile per call (the pipeline's batches) for comparison.
+  const floorRunner = await createInProcessRunner(bytes, { threads });
+  const norm = normalizeScan((await decodeImage(png, 'bench.png')).image, meta);
+  const layout = planTiles(width, height, floorRunner.info.tile, floorRunner.info.margin);
+  const tiles = extractTiles(norm.depth, layout, 1 / DEPTH_SCALE);
+  const per = layout.tile * layout.tile;
+  const floor: number[] = [];
+  const perTile: number[] = [];
+  for (let i = 0; i < runs + 2; i++) {
+    const r = await floorRunner.run(tiles, layout.count);
+    let sum = 0;
+    for (let k = 0; k < layout.count; k++)
+      sum += (await floorRunner.run(tiles.slice(k * per, (k + 1) * per), 1)).runMs;
+    if (i < 2) continue;
+    floor.push(r.runMs);
+    perTile.push(sum);
+  }
+  await floorRunner.close();
+
   const endToEndP50Ms = p50(e2e);
   const sessionRunP50Ms = p50(floor);
   return {
@@ -183,10 +220,12 @@ export async function benchImaging(options: ImagingBenchOptions = {}): Promise<I
     tiles: layout.count,
     endToEndP50Ms,
     sessionRunP50Ms,
+    sessionRunPerTileP50Ms: p50(perTile),
     ratio: Math.round((endToEndP50Ms / sessionRunP50Ms) * 100) / 100,
     maxStallDuringInferenceMs: stallInference,
-    maxStallEndToEndMs: Math.round(stallAll * 10) / 10,
-    peakRssMb: Math.round(Math.max(peakRss, process.resourceUsage().maxRSS * 1024) / 1e5) / 10,
+    maxStallEndToEndMs: stallAll,
+    peakRssMb: mb(peakRss),
+    baseRssMb: mb(baseRss),
     stagesP50Ms: Object.fromEntries(Object.entries(stages).map(([k, v]) => [k, p50(v)])),
   };
 }

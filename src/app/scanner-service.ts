@@ -1,8 +1,9 @@
 /**
  * The lanes' cargo scanners in the running gateway (SPEC §1.3, §3 item 6; docs/imaging.md
  * "Wiring"). Per lane with a `scanner` section: the watched inbox and, when configured, the PLC
- * driver. Every scan — from the inbox or an upload — is analyzed (inference in the model's worker
- * thread, one scan at a time so memory stays bounded), linked to the lane's occupancy by lane and
+ * driver. Every scan — from the inbox or an upload — is analyzed (inference and every per-pixel
+ * step, the pictures included, in the model's worker thread; one scan at a time so memory stays
+ * bounded), linked to the lane's occupancy by lane and
  * time window, fused (the case's priority), stored with its overlay and an 8-bit preview, and
  * written as an `imaging.scan.analyzed` record through the gateway's output.
  *
@@ -12,7 +13,6 @@
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import sharp from 'sharp';
 import type { GatewayConfig, ScannerConfig } from '../config/schema.js';
 import type { Clock } from '../core/clock.js';
 import type { Counters } from '../core/counters.js';
@@ -24,7 +24,7 @@ import { ScannerPlcDriver, type ScannerEvent } from '../drivers/scanner/plc-driv
 import { createPlcLink } from '../drivers/scanner/plc-link.js';
 import { plcMap, type PlcMap, type ScannerStatus } from '../drivers/scanner/plc-map.js';
 import { parseDeviceAddress } from '../drivers/transport/uri.js';
-import { createAnalyzer, overlayPng, type Analyzer } from '../imaging/analyzer.js';
+import { createAnalyzer, overlayPng, previewPng, type Analyzer } from '../imaging/analyzer.js';
 import {
   fuse,
   linkScan,
@@ -34,7 +34,7 @@ import {
 } from '../imaging/fusion.js';
 import { loadModel } from '../imaging/model-store.js';
 import { createWorkerRunner, type ScoreRunner } from '../imaging/onnx-runtime.js';
-import type { Image16, ScanAnalyzedData } from '../imaging/types.js';
+import type { ScanAnalyzedData } from '../imaging/types.js';
 import { openDatabase, type Db } from '../storage/database.js';
 import { ScanStore, type StoredScan } from '../storage/scan-store.js';
 
@@ -122,7 +122,7 @@ export function createScannerService(config: GatewayConfig, deps: ScannerService
     if (entry === undefined) {
       entry = (async () => {
         const runner = await createWorkerRunner(await loadModel(model));
-        return { runner, analyzer: createAnalyzer({ runner }) };
+        return { runner, analyzer: createAnalyzer({ runner, preview: true }) };
       })();
       analyzers.set(key, entry);
     }
@@ -160,7 +160,7 @@ export function createScannerService(config: GatewayConfig, deps: ScannerService
     const overlayPath = join(pictures, `${lane.lane}-${safeId}-overlay.png`);
     const previewPath = join(pictures, `${lane.lane}-${safeId}-preview.png`);
     await writeFile(overlayPath, await overlayPng(analysis));
-    await writeFile(previewPath, await previewPng(scan.high, scan.meta));
+    await writeFile(previewPath, await previewPng(analysis));
     const stored = toStored(data, fusion, now, overlayPath, previewPath);
     store.put(stored);
     deps.counters.increment('scanner.scans.analyzed');
@@ -350,28 +350,4 @@ export function mapFrom(o: NonNullable<ScannerConfig['plc']>['map']): PlcMap {
   // The block read covers every register the map names.
   const length = Math.max(...Object.values(base.offsets).map((v) => v + 1), base.offsets.scanCounter + 2);
   return { ...base, commands, length };
-}
-
-/** The original high-energy image as an 8-bit greyscale PNG, at most 1024 px wide, dense = dark. */
-export async function previewPng(
-  image: Image16,
-  meta: { readonly polarity: string; readonly airValue?: number; readonly darkValue?: number },
-): Promise<Buffer> {
-  const { width, height, data } = image;
-  const dark = meta.darkValue ?? 0;
-  let air = meta.airValue;
-  if (air === undefined) {
-    air = 1;
-    for (let i = 0; i < data.length; i += 7) if (data[i]! > air) air = data[i]!;
-  }
-  const span = Math.max(1, air - dark);
-  const out = new Uint8Array(width * height);
-  const invert = meta.polarity === 'attenuation';
-  for (let i = 0; i < data.length; i++) {
-    const v = Math.min(255, Math.max(0, Math.round(((data[i]! - dark) / span) * 255)));
-    out[i] = invert ? 255 - v : v;
-  }
-  let pipeline = sharp(out, { raw: { width, height, channels: 1 } });
-  if (width > 1024) pipeline = pipeline.resize({ width: 1024 });
-  return pipeline.png().toBuffer();
 }

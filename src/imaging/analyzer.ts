@@ -1,17 +1,16 @@
 /**
- * The imaging pipeline (SPEC §1.3, §5): normalize → tile → model (worker) → heat map → regions,
- * and beside it the shielding detector; the result is the `imaging.scan.analyzed` data. I/O-free
- * apart from the model runner it is handed; decoding happens before, the overlay after.
+ * The imaging pipeline (SPEC §1.3, §5): normalize → tile → model → heat map → regions, beside it
+ * the shielding detector, and the overlay picture; the result is the `imaging.scan.analyzed`
+ * data. Every per-pixel step runs where the model runs (pipeline.ts): with a worker runner — the
+ * gateway and `analyze` — that is the worker thread, and this module only checks the scan,
+ * hands its pixels over, has sharp encode the finished pictures (libuv pool, off the event
+ * loop) and assembles the event data. Decoding happens before.
  */
 import { GatewayError } from '../core/errors.js';
-import { DEPTH_SCALE } from './model/architecture.js';
-import { runChunked } from './chunked.js';
-import { normalizeSteps, type Normalized } from './normalize.js';
 import type { ScoreRunner } from './onnx-runtime.js';
-import { encodeOverlayPng, overlayScaleFor, overlaySteps } from './overlay.js';
-import { heatRegions, maxHeat } from './regions.js';
-import { shieldingSteps, type ShieldingOptions } from './shielding.js';
-import { extractTileSteps, planTiles, stitchHeat, strideFor, type HeatMap } from './tiling.js';
+import { releaseScanMemory } from './release.js';
+import { encodePng } from './overlay.js';
+import type { ShieldingOptions } from './shielding.js';
 import type { Energy, Scan, ScanAnalyzedData } from './types.js';
 
 export interface AnalyzerOptions {
@@ -21,43 +20,25 @@ export interface AnalyzerOptions {
   readonly minRegionCells?: number;
   /** Override the model's region threshold. */
   readonly threshold?: number;
-  /** Tiles per session.run: bounds the runtime's working memory (SPEC §7 RSS). Default 6. */
+  /** Tiles per session.run. Default 1: fastest measured, and the runtime's memory stays small. */
   readonly batchTiles?: number;
-}
-
-/** Run the tiles in batches of `batch`, concatenating the score maps. */
-async function runBatched(runner: ScoreRunner, tiles: Float32Array, count: number, batch: number) {
-  if (count <= batch) return runner.run(tiles, count);
-  const per = tiles.length / count;
-  const parts: Float32Array[] = [];
-  let dims: readonly number[] = [];
-  let runMs = 0;
-  for (let first = 0; first < count; first += batch) {
-    const n = Math.min(batch, count - first);
-    const out = await runner.run(tiles.slice(first * per, (first + n) * per), n);
-    parts.push(out.data);
-    dims = out.dims;
-    runMs += out.runMs;
-  }
-  const data = new Float32Array(parts.reduce((a, p) => a + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    data.set(p, o);
-    o += p.length;
-  }
-  return { data, dims: [count, ...dims.slice(1)], runMs };
+  /** Widest overlay picture, by integer down-scaling; 0 = full size. Default 1024 (a console panel). */
+  readonly overlayMaxWidth?: number;
+  /** Also render the 8-bit preview of the original image (the scanner service stores it). */
+  readonly preview?: boolean;
 }
 
 export interface Analysis {
   readonly data: ScanAnalyzedData;
-  readonly normalized: Normalized;
-  readonly heat: HeatMap;
+  /** The overlay picture as PNG ({@link overlayPng}). */
+  readonly overlay: Buffer;
+  /** The 8-bit preview as PNG when asked for ({@link previewPng}). */
+  readonly preview: Buffer | null;
   readonly threshold: number;
 }
 
-const ms = (t0: number): number => Math.round((performance.now() - t0) * 100) / 100;
-
 export interface Analyzer {
+  /** Analyze one scan (its images are only read). */
   analyze(scan: Scan, decodeMs?: number): Promise<Analysis>;
 }
 
@@ -75,88 +56,68 @@ export function createAnalyzer(options: AnalyzerOptions): Analyzer {
           { scanId: meta.scanId },
         );
       }
-      let t = performance.now();
-      // Pure steps run in slices (chunked.ts) so the event loop keeps turning.
-      const normalized = await runChunked(
-        normalizeSteps(high, {
-          polarity: meta.polarity,
-          ...(meta.airValue !== undefined ? { airValue: meta.airValue } : {}),
-          ...(meta.darkValue !== undefined ? { darkValue: meta.darkValue } : {}),
-        }),
-      );
-      const layout = planTiles(high.width, high.height, runner.info.tile, runner.info.margin);
-      const tiles = await runChunked(extractTileSteps(normalized.depth, layout, 1 / DEPTH_SCALE));
-      const preprocessMs = ms(t);
-      t = performance.now();
-      // The worker infers while this thread runs the shielding detector: both need only the depth.
-      let inferenceMs = 0;
-      const inference = runBatched(runner, tiles, layout.count, options.batchTiles ?? 6).then((out) => {
-        inferenceMs = ms(t);
-        return out;
+      const { width, height } = high;
+      const result = await runner.analyzePixels({
+        image: high,
+        options: {
+          normalize: {
+            polarity: meta.polarity,
+            ...(meta.airValue !== undefined ? { airValue: meta.airValue } : {}),
+            ...(meta.darkValue !== undefined ? { darkValue: meta.darkValue } : {}),
+          },
+          shielding: {
+            ...(meta.pixelPitchMm !== undefined ? { pixelPitchMm: meta.pixelPitchMm } : {}),
+            ...options.shielding,
+          },
+          threshold,
+          minRegionCells: options.minRegionCells ?? 3,
+          batchTiles: options.batchTiles ?? 1,
+          overlayMaxWidth: options.overlayMaxWidth ?? 1024,
+          preview: options.preview ?? false,
+        },
       });
-      inference.catch(() => undefined);
-      const shieldingSuspects = await runChunked(
-        shieldingSteps(normalized.depth, high.width, high.height, {
-          ...(meta.pixelPitchMm !== undefined ? { pixelPitchMm: meta.pixelPitchMm } : {}),
-          ...options.shielding,
-        }),
-      );
-      const shieldingMs = ms(t);
-      const out = await inference;
-      t = performance.now();
-      const stride = strideFor(layout, out.dims);
-      if (stride === null)
-        throw new GatewayError(
-          'MODEL_INVALID',
-          `model output [${out.dims.join(', ')}] does not meet the contract [N, 1, T/s, T/s] for ${layout.count} tiles of ${layout.tile}`,
-          { dims: out.dims },
-        );
-      const heat = stitchHeat(out.data, layout, stride);
-      const regions = heatRegions(heat, high.width, high.height, {
-        threshold,
-        minCells: options.minRegionCells ?? 3,
-      });
-      const postprocessMs = ms(t);
+      // The pictures are encoded (sharp, off the event loop) straight from the runner's buffer.
+      const t = performance.now();
+      let overlay: Buffer;
+      let preview: Buffer | null;
+      try {
+        overlay = await encodePng(result.overlay);
+        preview = result.preview === null ? null : await encodePng(result.preview);
+      } finally {
+        result.release();
+      }
+      const encodeMs = performance.now() - t;
+      releaseScanMemory();
       const energies: Energy[] = scan.low ? ['high', 'low'] : ['high'];
       const data: ScanAnalyzedData = {
         scanId: meta.scanId,
         lane: meta.lane ?? null,
         time: meta.time !== undefined ? new Date(meta.time).toISOString() : null,
-        image: { width: high.width, height: high.height, energies },
+        image: { width, height, energies },
         model: { id: runner.info.id, sha256: runner.info.sha256, opset: runner.info.opset },
-        regions,
-        shieldingSuspects,
-        maxScore: maxHeat(heat),
+        regions: result.regions,
+        shieldingSuspects: result.shieldingSuspects,
+        maxScore: result.maxScore,
         timings: {
           decodeMs,
-          preprocessMs,
-          inferenceMs,
-          postprocessMs,
-          shieldingMs,
+          ...result.timings,
+          postprocessMs: Math.round((result.timings.postprocessMs + encodeMs) * 100) / 100,
           totalMs: Math.round((decodeMs + performance.now() - start) * 100) / 100,
         },
         sources: scan.sources,
       };
-      return { data, normalized, heat, threshold };
+      return { data, overlay, preview, threshold };
     },
   };
 }
 
-/** The overlay PNG of an analysis, at most `maxWidth` wide (default 1024; 0 = full size). */
-export async function overlayPng(a: Analysis, maxWidth = 1024): Promise<Buffer> {
-  const { width, height } = a.data.image;
-  const scale = maxWidth > 0 ? overlayScaleFor(width, maxWidth) : 1;
-  const img = await runChunked(
-    overlaySteps({
-      width,
-      height,
-      depth: a.normalized.depth,
-      heat: a.heat,
-      threshold: a.threshold,
-      regions: a.data.regions,
-      shielding: a.data.shieldingSuspects,
-      scale,
-    }),
-  );
-  return encodeOverlayPng(img);
+/** The overlay PNG of an analysis (its size was set by the analyzer's `overlayMaxWidth`). */
+export function overlayPng(a: Analysis): Promise<Buffer> {
+  return Promise.resolve(a.overlay);
+}
+
+/** The 8-bit preview PNG of an analysis made with `preview: true`. */
+export function previewPng(a: Analysis): Promise<Buffer> {
+  if (a.preview === null) return Promise.reject(new Error('the analyzer was not asked for a preview'));
+  return Promise.resolve(a.preview);
 }

@@ -4,7 +4,7 @@
  * declared size is checked from the header before any pixel is decoded (decompression bombs),
  * and sharp's limitInputPixels guards the decoder too. Bit depth stays 16 end to end.
  */
-import sharp from 'sharp';
+import sharp from './sharp.js';
 import { GatewayError } from '../core/errors.js';
 import { decodeDicos, isDicom } from './dicos.js';
 import type { Image16, ScanMeta } from './types.js';
@@ -114,9 +114,7 @@ export async function decodeImage(
       .toBuffer({ resolveWithObject: true });
     if (info.channels !== 1 || data.length !== info.width * info.height * 2)
       throw new Error(`unexpected decoder output (${info.channels} channels, ${data.length} bytes)`);
-    const pixels = new Uint16Array(info.width * info.height);
-    Buffer.from(pixels.buffer).set(data);
-    return { image: { width: info.width, height: info.height, data: pixels }, format };
+    return { image: { width: info.width, height: info.height, data: asUint16(data) }, format };
   } catch (error) {
     throw new GatewayError(
       'IMAGE_CORRUPT',
@@ -125,6 +123,17 @@ export async function decodeImage(
       { cause: error },
     );
   }
+}
+
+/**
+ * The decoder's native-endian 16-bit samples as a Uint16Array over the same memory (no second
+ * 4 MB copy per scan); copied only when the buffer is not 2-byte aligned.
+ */
+function asUint16(data: Buffer): Uint16Array {
+  if (data.byteOffset % 2 === 0) return new Uint16Array(data.buffer, data.byteOffset, data.length / 2);
+  const pixels = new Uint16Array(data.length / 2);
+  new Uint8Array(pixels.buffer).set(data);
+  return pixels;
 }
 
 /** Encode a 16-bit image as greyscale PNG or TIFF (the simulator and tests write scans with this). */

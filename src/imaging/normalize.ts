@@ -5,8 +5,10 @@
  * (calibrated on the air columns before the vehicle enters) with dead or hot rows repaired from
  * their neighbours, and pulse-to-pulse source variation (calibrated on the air rows above the
  * vehicle). 16-bit values are used as they are: a 65,536-entry log table, no 8-bit step.
+ *
+ * Runs in the analysis worker (pipeline.ts), so it is a plain loop, not sliced; the caller may
+ * hand in the depth buffer to reuse it from scan to scan.
  */
-import { runSync, type Steps } from './chunked.js';
 import type { Image16, Polarity } from './types.js';
 
 export interface NormalizeOptions {
@@ -39,81 +41,107 @@ function transmissionOf(v: number, polarity: Polarity): number {
 /** The 99.5th percentile of the transmission values: the air level when the sidecar has none. */
 export function estimateAir(img: Image16, polarity: Polarity): number {
   const hist = new Uint32Array(65536);
-  for (let i = 0; i < img.data.length; i++) hist[transmissionOf(img.data[i]!, polarity)]!++;
-  let remaining = Math.ceil(img.data.length * 0.005);
-  for (let v = 65535; v > 0; v--) {
-    remaining -= hist[v]!;
-    if (remaining <= 0) return v;
+  const data = img.data;
+  for (let i = 0; i < data.length; i++) hist[data[i]!]!++;
+  let remaining = Math.ceil(data.length * 0.005);
+  // Walk from the most transmissive value down: 65535 → 0 raw for transmission, 0 → 65535 for attenuation.
+  for (let t = 65535; t > 0; t--) {
+    remaining -= hist[transmissionOf(t, polarity)]!;
+    if (remaining <= 0) return t;
   }
   return 1;
 }
 
-function median(values: number[]): number {
-  values.sort((a, b) => a - b);
-  return values.length === 0 ? NaN : values[values.length >> 1]!;
+function median(values: Float64Array, n: number): number {
+  if (n === 0) return NaN;
+  const part = values.subarray(0, n).sort();
+  return part[n >> 1]!;
 }
 
-export function normalizeScan(img: Image16, options: NormalizeOptions): Normalized {
-  return runSync(normalizeSteps(img, options));
+/** ln(max(transmission − dark, 1)) per raw value; cached for the last (polarity, dark). */
+let lnCache: { polarity: Polarity; dark: number; table: Float32Array } | null = null;
+function lnTable(polarity: Polarity, dark: number): Float32Array {
+  if (lnCache?.polarity === polarity && lnCache.dark === dark) return lnCache.table;
+  const table = new Float32Array(65536);
+  for (let v = 0; v < 65536; v++) table[v] = Math.log(Math.max(transmissionOf(v, polarity) - dark, 1));
+  lnCache = { polarity, dark, table };
+  return table;
 }
 
-/** {@link normalizeScan} in bands of rows (see chunked.ts). */
-export function* normalizeSteps(img: Image16, options: NormalizeOptions): Steps<Normalized> {
+/**
+ * Normalize one image. `into`, when given and large enough, receives the depth (its first
+ * width × height values), so a worker can keep one buffer for every scan.
+ */
+export function normalizeScan(img: Image16, options: NormalizeOptions, into?: Float32Array): Normalized {
   const { width: W, height: H, data } = img;
   const polarity = options.polarity;
   const dark = options.darkValue ?? 0;
   const air = options.airValue ?? estimateAir(img, polarity);
   const span = Math.max(1, air - dark);
-  const lnTab = new Float32Array(65536);
-  for (let v = 0; v < 65536; v++) lnTab[v] = Math.log(Math.max(transmissionOf(v, polarity) - dark, 1));
+  const lnTab = lnTable(polarity, dark);
 
   const airCols = Math.min(W, options.airColumns ?? Math.max(4, Math.round(0.02 * W)));
   const lgy = new Float64Array(H);
+  const isBad = new Uint8Array(H);
   const bad: number[] = [];
+  const vals = new Float64Array(Math.max(W, H));
   for (let y = 0; y < H; y++) {
-    const vals: number[] = [];
-    for (let x = 0; x < airCols; x++) vals.push(transmissionOf(data[y * W + x]!, polarity) - dark);
-    const gain = median(vals) / span;
+    for (let x = 0; x < airCols; x++) vals[x] = transmissionOf(data[y * W + x]!, polarity) - dark;
+    const gain = median(vals, airCols) / span;
     if (gain > 0.95 && gain < 1.05) lgy[y] = Math.log(gain);
-    else if (gain < 0.8 || gain > 1.25) bad.push(y); // dead or hot detector row
-  }
-  const airRows = Math.min(H, options.airRows ?? Math.max(4, Math.round(0.02 * H)));
-  const lgx = new Float64Array(W);
-  const rowGain = Array.from(lgy, (v) => Math.exp(v));
-  for (let x = 0; x < W; x++) {
-    const vals: number[] = [];
-    for (let y = 0; y < airRows; y++)
-      if (!bad.includes(y)) vals.push((transmissionOf(data[y * W + x]!, polarity) - dark) / rowGain[y]!);
-    const gain = median(vals) / span;
-    if (gain > 0.95 && gain < 1.05) lgx[x] = Math.log(gain);
-  }
-  yield;
-
-  const lnAir = Math.log(span);
-  const depth = new Float32Array(W * H);
-  const lgxf = Float32Array.from(lgx);
-  yield;
-  for (let y = 0; y < H; y++) {
-    if ((y & 63) === 63) yield;
-    const base = lnAir + lgy[y]!;
-    const row = y * W;
-    for (let x = 0; x < W; x++) {
-      const d = base + lgxf[x]! - lnTab[data[row + x]!]!;
-      depth[row + x] = d > MAX_DEPTH ? MAX_DEPTH : d;
+    else if (gain < 0.8 || gain > 1.25) {
+      bad.push(y); // dead or hot detector row
+      isBad[y] = 1;
     }
   }
-  repairRows(depth, W, H, bad);
+  const airRows = Math.min(H, options.airRows ?? Math.max(4, Math.round(0.02 * H)));
+  const lgx = new Float32Array(W);
+  const rowGain = lgy.map(Math.exp);
+  for (let x = 0; x < W; x++) {
+    let n = 0;
+    for (let y = 0; y < airRows; y++)
+      if (!isBad[y]) vals[n++] = (transmissionOf(data[y * W + x]!, polarity) - dark) / rowGain[y]!;
+    const gain = median(vals, n) / span;
+    if (gain > 0.95 && gain < 1.05) lgx[x] = Math.log(gain);
+  }
+
+  const lnAir = Math.log(span);
+  const depth =
+    into !== undefined && into.length >= W * H ? into.subarray(0, W * H) : new Float32Array(W * H);
+  for (let y = 0; y < H; y++) depthRow(depth, data, y * W, W, lnAir + lgy[y]!, lgx, lnTab);
+  repairRows(depth, W, H, bad, isBad);
   return { width: W, height: H, depth, air, dark, repairedRows: bad };
 }
 
+/** One row of depth; a function of its own so the hot loop is optimized on its own. */
+function depthRow(
+  depth: Float32Array,
+  data: Uint16Array,
+  row: number,
+  W: number,
+  base: number,
+  lgx: Float32Array,
+  lnTab: Float32Array,
+): void {
+  for (let x = 0; x < W; x++) {
+    const d = base + lgx[x]! - lnTab[data[row + x]!]!;
+    depth[row + x] = d > MAX_DEPTH ? MAX_DEPTH : d;
+  }
+}
+
 /** Replace each bad row by the mean of the nearest good rows above and below. */
-function repairRows(depth: Float32Array, W: number, H: number, bad: readonly number[]): void {
-  const isBad = new Set(bad);
+function repairRows(
+  depth: Float32Array,
+  W: number,
+  H: number,
+  bad: readonly number[],
+  isBad: Uint8Array,
+): void {
   for (const y of bad) {
     let above = y - 1;
-    while (above >= 0 && isBad.has(above)) above--;
+    while (above >= 0 && isBad[above]) above--;
     let below = y + 1;
-    while (below < H && isBad.has(below)) below++;
+    while (below < H && isBad[below]) below++;
     for (let x = 0; x < W; x++) {
       const a = above >= 0 ? depth[above * W + x]! : undefined;
       const b = below < H ? depth[below * W + x]! : undefined;

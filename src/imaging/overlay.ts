@@ -1,12 +1,12 @@
 /**
- * The overlay image for the console (SPEC §6): the scan in grey (optical depth, log scale), the
- * anomaly heat map blended in red/orange, model regions boxed in yellow and shielding suspects
- * in magenta. `renderOverlay` is pure (RGB bytes); `encodeOverlayPng` is the sharp step.
+ * The pictures for the console (SPEC §6). The overlay: the scan in grey (optical depth, log
+ * scale), the anomaly heat map blended in red/orange, model regions boxed in yellow and shielding
+ * suspects in magenta. The preview: the original image in 8-bit grey, dense = dark. Rendering is
+ * pure (pixel bytes, done in the analysis worker); `encodePng` is the sharp step (libuv pool).
  */
-import sharp from 'sharp';
-import { runSync, type Steps } from './chunked.js';
+import sharp from './sharp.js';
 import type { HeatMap } from './tiling.js';
-import type { ScoredRegion } from './types.js';
+import type { Image16, ScoredRegion } from './types.js';
 
 export interface OverlayInput {
   readonly width: number;
@@ -18,10 +18,19 @@ export interface OverlayInput {
   readonly shielding: readonly ScoredRegion[];
   /** Integer down-scaling of the picture (1 = full size). Boxes are scaled with it. */
   readonly scale?: number;
+  /** Where to draw (its first width × height × 3 bytes), when large enough; else a new buffer. */
+  readonly into?: Uint8Array;
 }
 
 export interface OverlayImage {
   readonly rgb: Uint8Array;
+  readonly width: number;
+  readonly height: number;
+}
+
+/** An 8-bit greyscale picture. */
+export interface GreyImage {
+  readonly grey: Uint8Array;
   readonly width: number;
   readonly height: number;
 }
@@ -35,21 +44,18 @@ const YELLOW = [255, 220, 0] as const;
 const MAGENTA = [255, 0, 255] as const;
 
 export function renderOverlay(o: OverlayInput): OverlayImage {
-  return runSync(overlaySteps(o));
-}
-
-/** {@link renderOverlay} in bands of rows (see chunked.ts). */
-export function* overlaySteps(o: OverlayInput): Steps<OverlayImage> {
   const { depth, heat } = o;
   const k = o.scale ?? 1;
   const W = Math.floor(o.width / k);
   const H = Math.floor(o.height / k);
-  const rgb = new Uint8Array(W * H * 3);
+  const rgb =
+    o.into !== undefined && o.into.length >= W * H * 3
+      ? o.into.subarray(0, W * H * 3)
+      : new Uint8Array(W * H * 3);
   const grey = new Uint8Array(256);
   for (let q = 0; q < 256; q++) grey[q] = Math.round(255 * (1 - q / 255));
   const half = o.threshold / 2;
   for (let y = 0; y < H; y++) {
-    if ((y & 63) === 63) yield;
     const hy = Math.floor((y * k) / heat.stride) * heat.cols;
     const src = y * k * o.width;
     for (let x = 0; x < W; x++) {
@@ -110,8 +116,58 @@ function drawBox(
   }
 }
 
-export function encodeOverlayPng(img: OverlayImage): Promise<Buffer> {
-  return sharp(img.rgb, { raw: { width: img.width, height: img.height, channels: 3 } })
-    .png({ compressionLevel: 2, adaptiveFiltering: false })
+export interface PreviewOptions {
+  readonly polarity: string;
+  readonly airValue?: number;
+  readonly darkValue?: number;
+  /** Integer down-scaling (k × k pixels averaged). Default 1. */
+  readonly scale?: number;
+  /** Where to draw (its first width × height bytes), when large enough; else a new buffer. */
+  readonly into?: Uint8Array;
+}
+
+/** The original image as 8-bit grey, linear from dark (0) to air (255), dense = dark. */
+export function renderPreview(image: Image16, o: PreviewOptions): GreyImage {
+  const { width, data } = image;
+  const k = o.scale ?? 1;
+  const W = Math.floor(width / k);
+  const H = Math.floor(image.height / k);
+  const dark = o.darkValue ?? 0;
+  let air = o.airValue;
+  if (air === undefined) {
+    air = 1;
+    for (let i = 0; i < data.length; i += 7) if (data[i]! > air) air = data[i]!;
+  }
+  const gain = 255 / (k * k * Math.max(1, air - dark));
+  const offset = (dark * 255) / Math.max(1, air - dark);
+  const invert = o.polarity === 'attenuation';
+  const grey =
+    o.into !== undefined && o.into.length >= W * H ? o.into.subarray(0, W * H) : new Uint8Array(W * H);
+  const sums = new Float64Array(W);
+  for (let y = 0; y < H; y++) {
+    sums.fill(0);
+    for (let dy = 0; dy < k; dy++) {
+      const row = (y * k + dy) * width;
+      for (let x = 0; x < W; x++) for (let dx = 0; dx < k; dx++) sums[x]! += data[row + x * k + dx]!;
+    }
+    for (let x = 0; x < W; x++) {
+      const v = Math.min(255, Math.max(0, Math.round(sums[x]! * gain - offset)));
+      grey[y * W + x] = invert ? 255 - v : v;
+    }
+  }
+  return { grey, width: W, height: H };
+}
+
+/** PNG of an overlay (RGB) or a preview (grey): fast settings, the console shows them once. */
+export function encodePng(img: OverlayImage | GreyImage): Promise<Buffer> {
+  const png = { compressionLevel: 2, adaptiveFiltering: false } as const;
+  if ('rgb' in img)
+    return sharp(img.rgb, { raw: { width: img.width, height: img.height, channels: 3 } })
+      .png(png)
+      .toBuffer();
+  // One band would otherwise be written as sRGB (three equal channels).
+  return sharp(img.grey, { raw: { width: img.width, height: img.height, channels: 1 } })
+    .toColourspace('b-w')
+    .png(png)
     .toBuffer();
 }

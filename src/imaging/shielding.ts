@@ -10,7 +10,6 @@
  * border (a truncated scan edge), and its centre lies above the bottom band of the vehicle
  * (axles, wheels, fuel tanks). Pure.
  */
-import { runSync, type Steps } from './chunked.js';
 import { components } from './components.js';
 import type { ShieldingSuspect } from './types.js';
 
@@ -32,16 +31,6 @@ export function detectShielding(
   height: number,
   options: ShieldingOptions = {},
 ): ShieldingSuspect[] {
-  return runSync(shieldingSteps(depth, width, height, options));
-}
-
-/** {@link detectShielding} in bands (see chunked.ts). */
-export function* shieldingSteps(
-  depth: Float32Array,
-  width: number,
-  height: number,
-  options: ShieldingOptions = {},
-): Steps<ShieldingSuspect[]> {
   const opaque = options.opaqueDepth ?? 6;
   const minSide =
     options.minSidePx ??
@@ -50,18 +39,7 @@ export function* shieldingSteps(
       : Math.max(8, Math.round(0.015 * width)));
   const cols = Math.floor(width / BLOCK);
   const rows = Math.floor(height / BLOCK);
-  const mean = new Float32Array(cols * rows);
-  for (let by = 0; by < rows; by++) {
-    if ((by & 15) === 15) yield;
-    for (let bx = 0; bx < cols; bx++) {
-      let sum = 0;
-      for (let dy = 0; dy < BLOCK; dy++) {
-        const row = (by * BLOCK + dy) * width + bx * BLOCK;
-        for (let dx = 0; dx < BLOCK; dx++) sum += depth[row + dx]!;
-      }
-      mean[by * cols + bx] = sum / (BLOCK * BLOCK);
-    }
-  }
+  const mean = blockMeans(depth, width, cols, rows);
   // The vehicle's vertical extent: rows whose mean depth shows material (> 0.2).
   let top = rows;
   let bottom = -1;
@@ -100,4 +78,20 @@ export function* shieldingSteps(
     });
   }
   return out.sort((a, b) => b.score - a.score || b.areaPx - a.areaPx);
+}
+
+/** μ averaged over BLOCK × BLOCK pixel blocks (whole blocks only). */
+function blockMeans(depth: Float32Array, width: number, cols: number, rows: number): Float32Array {
+  const mean = new Float32Array(cols * rows);
+  for (let by = 0; by < rows; by++) {
+    for (let bx = 0; bx < cols; bx++) {
+      let sum = 0;
+      for (let dy = 0; dy < BLOCK; dy++) {
+        const row = (by * BLOCK + dy) * width + bx * BLOCK;
+        for (let dx = 0; dx < BLOCK; dx++) sum += depth[row + dx]!;
+      }
+      mean[by * cols + bx] = sum / (BLOCK * BLOCK);
+    }
+  }
+  return mean;
 }

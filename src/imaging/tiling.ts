@@ -4,8 +4,6 @@
  * so that context features are the same inside a tile as in the whole image; the model's
  * per-tile score maps are stitched back from each tile's core only.
  */
-import { runSync, type Steps } from './chunked.js';
-
 export interface TileLayout {
   readonly width: number;
   readonly height: number;
@@ -26,40 +24,54 @@ export function planTiles(width: number, height: number, tile: number, margin: n
 
 /** N × 1 × T × T float32 tiles of `values × scale`. */
 export function extractTiles(values: Float32Array, layout: TileLayout, scale: number): Float32Array {
-  return runSync(extractTileSteps(values, layout, scale));
+  const T = layout.tile;
+  const out = new Float32Array(layout.count * T * T);
+  for (let t = 0; t < layout.count; t++) extractTile(values, layout, t, scale, out, t * T * T);
+  return out;
 }
 
-/** {@link extractTiles}, yielding after each tile. */
-export function* extractTileSteps(
+/** Tile `index` (row-major over the layout) into `out` at `offset`, as 1 × 1 × T × T values × scale. */
+export function extractTile(
   values: Float32Array,
   layout: TileLayout,
+  index: number,
   scale: number,
-): Steps<Float32Array> {
+  out: Float32Array,
+  offset = 0,
+): void {
   const { width: W, height: H, tile: T, margin: M } = layout;
   const core = T - 2 * M;
-  const out = new Float32Array(layout.count * T * T);
-  const xs = new Int32Array(T);
-  let o = 0;
-  for (let r = 0; r < layout.rows; r++) {
-    for (let c = 0; c < layout.cols; c++) {
-      const ox = c * core - M;
-      const oy = r * core - M;
-      for (let i = 0; i < T; i++) xs[i] = Math.min(W - 1, Math.max(0, ox + i));
-      // Columns inside the image are one contiguous run: copy it straight, clamp only the edges.
-      const lo = Math.max(0, -ox);
-      const hi = Math.min(T, W - ox);
-      for (let j = 0; j < T; j++) {
-        const row = Math.min(H - 1, Math.max(0, oy + j)) * W;
-        for (let i = 0; i < lo; i++) out[o + i] = values[row + xs[i]!]! * scale;
-        const src = row + ox;
-        for (let i = lo; i < hi; i++) out[o + i] = values[src + i]! * scale;
-        for (let i = hi; i < T; i++) out[o + i] = values[row + xs[i]!]! * scale;
-        o += T;
-      }
-      yield;
-    }
+  const ox = (index % layout.cols) * core - M;
+  const oy = Math.floor(index / layout.cols) * core - M;
+  // Columns inside the image are one contiguous run: copy it straight, clamp only the edges.
+  const lo = Math.min(T, Math.max(0, -ox));
+  const hi = Math.max(lo, Math.min(T, W - ox));
+  let o = offset;
+  for (let j = 0; j < T; j++) {
+    const row = Math.min(H - 1, Math.max(0, oy + j)) * W;
+    tileRow(values, out, o, row, ox, lo, hi, T, W, scale);
+    o += T;
   }
-  return out;
+}
+
+function tileRow(
+  values: Float32Array,
+  out: Float32Array,
+  o: number,
+  row: number,
+  ox: number,
+  lo: number,
+  hi: number,
+  T: number,
+  W: number,
+  scale: number,
+): void {
+  const first = values[row]! * scale;
+  const last = values[row + W - 1]! * scale;
+  for (let i = 0; i < lo; i++) out[o + i] = first;
+  const src = row + ox;
+  for (let i = lo; i < hi; i++) out[o + i] = values[src + i]! * scale;
+  for (let i = hi; i < T; i++) out[o + i] = last;
 }
 
 /** A score per cell of `stride` × `stride` pixels over the whole image. */
@@ -71,35 +83,47 @@ export interface HeatMap {
 }
 
 /** The stride a model's output implies, or null when it breaks the contract (T/s cells, margin a multiple of s). */
-export function strideFor(layout: TileLayout, dims: readonly number[]): number | null {
+export function strideFor(layout: TileLayout, dims: readonly number[], count = layout.count): number | null {
   const [n, c, h, w] = dims;
-  if (dims.length !== 4 || n !== layout.count || c !== 1 || h !== w || !h) return null;
+  if (dims.length !== 4 || n !== count || c !== 1 || h !== w || !h) return null;
   const s = layout.tile / h;
   return Number.isInteger(s) && layout.margin % s === 0 ? s : null;
 }
 
-/** Stitch the model's N × 1 × (T/s) × (T/s) output into one heat map over the image. */
-export function stitchHeat(scores: Float32Array, layout: TileLayout, s: number): HeatMap {
-  const { tile: T, margin: M } = layout;
-  const cellsPerSide = T / s;
-  const coreCells = (T - 2 * M) / s;
-  const marginCells = M / s;
+/** An empty heat map over the layout's image, for {@link stitchTile}. */
+export function emptyHeat(layout: TileLayout, s: number): HeatMap {
   const cols = Math.ceil(layout.width / s);
   const rows = Math.ceil(layout.height / s);
-  const data = new Float32Array(cols * rows);
-  for (let r = 0; r < layout.rows; r++) {
-    for (let c = 0; c < layout.cols; c++) {
-      const base = (r * layout.cols + c) * cellsPerSide * cellsPerSide;
-      for (let j = 0; j < coreCells; j++) {
-        const gy = r * coreCells + j;
-        if (gy >= rows) break;
-        for (let i = 0; i < coreCells; i++) {
-          const gx = c * coreCells + i;
-          if (gx >= cols) break;
-          data[gy * cols + gx] = scores[base + (j + marginCells) * cellsPerSide + i + marginCells]!;
-        }
-      }
-    }
+  return { cols, rows, stride: s, data: new Float32Array(cols * rows) };
+}
+
+/** Stitch the model's N × 1 × (T/s) × (T/s) output into one heat map over the image. */
+export function stitchHeat(scores: Float32Array, layout: TileLayout, s: number): HeatMap {
+  const heat = emptyHeat(layout, s);
+  const cells = (layout.tile / s) ** 2;
+  for (let t = 0; t < layout.count; t++) stitchTile(heat, scores, t * cells, layout, t);
+  return heat;
+}
+
+/** Copy the core of tile `index`'s score map (at `offset` in `scores`) into its place in `heat`. */
+export function stitchTile(
+  heat: HeatMap,
+  scores: Float32Array,
+  offset: number,
+  layout: TileLayout,
+  index: number,
+): void {
+  const s = heat.stride;
+  const cellsPerSide = layout.tile / s;
+  const coreCells = (layout.tile - 2 * layout.margin) / s;
+  const marginCells = layout.margin / s;
+  const r = Math.floor(index / layout.cols);
+  const c = index % layout.cols;
+  for (let j = 0; j < coreCells; j++) {
+    const gy = r * coreCells + j;
+    if (gy >= heat.rows) break;
+    const from = offset + (j + marginCells) * cellsPerSide + marginCells;
+    const n = Math.min(coreCells, heat.cols - c * coreCells);
+    heat.data.set(scores.subarray(from, from + n), gy * heat.cols + c * coreCells);
   }
-  return { cols, rows, stride: s, data };
 }

@@ -3,7 +3,7 @@ import { decodePlc, encodePlc, plcMap, DEFAULT_PLC_MAP } from '../../../src/driv
 import { newTally, summarize, tallyScan } from '../../../src/imaging/evaluate.js';
 import { fuse, linkScan, type OccupancyWindow } from '../../../src/imaging/fusion.js';
 import { normalizeScan } from '../../../src/imaging/normalize.js';
-import { renderOverlay } from '../../../src/imaging/overlay.js';
+import { renderOverlay, renderPreview } from '../../../src/imaging/overlay.js';
 import { heatRegions } from '../../../src/imaging/regions.js';
 import { detectShielding } from '../../../src/imaging/shielding.js';
 import { parseSidecar } from '../../../src/imaging/sidecar.js';
@@ -56,6 +56,15 @@ describe('normalize', () => {
     const r = normalizeScan(dead, { polarity: 'transmission', airValue: p.airValue, darkValue: p.darkValue });
     expect(r.repairedRows).toEqual([60]);
     expect(Math.abs(r.depth[60 * 256 + 3]!)).toBeLessThan(0.05);
+    // A reused, larger buffer gets the same depth in its first width × height values.
+    const into = new Float32Array(256 * 128 + 100).fill(7);
+    const again = normalizeScan(
+      dead,
+      { polarity: 'transmission', airValue: p.airValue, darkValue: p.darkValue },
+      into,
+    );
+    expect(again.depth.buffer).toBe(into.buffer);
+    expect(again.depth).toEqual(r.depth);
   });
 });
 
@@ -123,6 +132,17 @@ describe('regions and shielding', () => {
     expect([o.width, o.height]).toEqual([32, 16]);
     expect([...o.rgb.subarray(0, 3)]).toEqual([255, 220, 0]);
     expect([...o.rgb.subarray(16 * 3, 16 * 3 + 3)]).toEqual([255, 0, 255]);
+  });
+});
+
+describe('preview', () => {
+  it('is the original image in 8-bit grey, dark to air, averaged over k × k, dense = dark', () => {
+    const data = new Uint16Array([100, 100, 1100, 1100, 100, 100, 1100, 1100]);
+    const img = { width: 4, height: 2, data };
+    const p = renderPreview(img, { polarity: 'transmission', airValue: 1100, darkValue: 100, scale: 2 });
+    expect([p.width, p.height, ...p.grey]).toEqual([2, 1, 0, 255]);
+    const a = renderPreview(img, { polarity: 'attenuation', airValue: 1100, darkValue: 100 });
+    expect([...a.grey.subarray(0, 4)]).toEqual([255, 255, 0, 0]);
   });
 });
 
