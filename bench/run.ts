@@ -138,7 +138,7 @@ async function imagingSection(rows: Row[]): Promise<void> {
       section: 'imaging',
       figure: `${i.width}×${i.height} 16-bit scan end to end, p50 (ms)`,
       value: n(i.endToEndP50Ms, 1),
-      floor: `${n(i.sessionRunP50Ms, 1)} (bare session.run)`,
+      floor: `${n(i.sessionRunP50Ms, 1)} (bare session.run, ${i.floorKind}; batched ${n(i.sessionRunBatchedP50Ms, 1)}, per tile ${n(i.sessionRunPerTileP50Ms, 1)})`,
       ratio: n(i.ratio, 2),
       target: '≤ 1.5 × floor',
       pass: i.ratio <= 1.5,
@@ -154,12 +154,14 @@ async function imagingSection(rows: Row[]): Promise<void> {
     },
     {
       section: 'imaging',
-      figure: 'peak RSS with the imaging model loaded (MB)',
+      // Imaging alone: a lower bound of the whole gateway's figure, so it can fail the target
+      // but not pass it.
+      figure: 'peak RSS, imaging alone with its model loaded (MB)',
       value: n(i.peakRssMb),
       floor: '—',
       ratio: '—',
-      target: '≤ 250 (whole gateway)',
-      pass: i.peakRssMb <= 250,
+      target: '≤ 250 for the whole gateway (not measured as a whole yet)',
+      pass: i.peakRssMb <= 250 ? null : false,
     },
   );
 }

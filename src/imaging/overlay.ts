@@ -126,6 +126,14 @@ export interface PreviewOptions {
   readonly into?: Uint8Array;
 }
 
+/** The preview's air level when the scan gives none: the brightest of every 7th sample. */
+export function previewAir(image: Image16): number {
+  const { data } = image;
+  let air = 1;
+  for (let i = 0; i < data.length; i += 7) if (data[i]! > air) air = data[i]!;
+  return air;
+}
+
 /** The original image as 8-bit grey, linear from dark (0) to air (255), dense = dark. */
 export function renderPreview(image: Image16, o: PreviewOptions): GreyImage {
   const { width, data } = image;
@@ -133,11 +141,7 @@ export function renderPreview(image: Image16, o: PreviewOptions): GreyImage {
   const W = Math.floor(width / k);
   const H = Math.floor(image.height / k);
   const dark = o.darkValue ?? 0;
-  let air = o.airValue;
-  if (air === undefined) {
-    air = 1;
-    for (let i = 0; i < data.length; i += 7) if (data[i]! > air) air = data[i]!;
-  }
+  const air = o.airValue ?? previewAir(image);
   const gain = 255 / (k * k * Math.max(1, air - dark));
   const offset = (dark * 255) / Math.max(1, air - dark);
   const invert = o.polarity === 'attenuation';

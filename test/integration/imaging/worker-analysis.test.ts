@@ -3,6 +3,7 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAnalyzer, overlayPng, previewPng, type Analysis } from '../../../src/imaging/analyzer.js';
 import { defaultModelPath } from '../../../src/imaging/model-store.js';
+import { renderPreview } from '../../../src/imaging/overlay.js';
 import {
   createInProcessRunner,
   createWorkerRunner,
@@ -50,6 +51,21 @@ describe('every per-pixel step in the analysis worker', () => {
     expect([overlay.width, overlay.height, overlay.channels]).toEqual([1024, 512, 3]);
     const preview = await sharp(await previewPng(b)).metadata();
     expect([preview.width, preview.height, preview.channels]).toEqual([1024, 512, 1]);
+  });
+
+  it('renders the preview slice by slice (beside the inference) as in one piece', async () => {
+    const scan = scanOf('preview-slices', 2048, 1024);
+    const a = await createAnalyzer({ runner: worker, preview: true }).analyze(scan);
+    const { polarity, airValue, darkValue } = scan.meta;
+    const whole = renderPreview(scan.high, { polarity, airValue, darkValue, scale: 2 });
+    const { data, info } = await sharp(await previewPng(a))
+      .extractChannel(0)
+      .raw()
+      .toBuffer({ resolveWithObject: true });
+    expect([info.width, info.height, info.channels]).toEqual([1024, 512, 1]);
+    let diff = 0;
+    for (let i = 0; i < data.length; i++) if (data[i] !== whole.grey[i]) diff++;
+    expect(diff).toBe(0);
   });
 
   it('runs overlapping calls one at a time, each with its own pictures, across scan sizes', async () => {
