@@ -22,18 +22,9 @@
  * - `outbox_dead_letters`: messages the broker refused outright (negative PUBACK): kept for a
  *   technician, out of the way of the ordered stream.
  */
-import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
-import {
-  OutboxWriter,
-  type OutboxWorkerData,
-  type WriterBatch,
-  type WriterOp,
-  type WriterReply,
-} from '../bridge/outbox-worker.js';
+import type { DeadLetterOp, PackedRows, WriterBatch, WriterReply } from '../bridge/outbox-worker.js';
 import { migrate, type Db } from './database.js';
+import { InlineWriter, WorkerWriter } from './outbox-writers.js';
 
 export type OutboxDestination = 'mqtt' | 'influx';
 export type OutboxClass = 'alarm' | 'event' | 'telemetry';
@@ -105,12 +96,16 @@ interface RawRow {
   created_ms: number;
 }
 
+/** A batch as built here: numbered by `post`. */
+type Posted = { batch: number } & Omit<WriterBatch, 'batch'>;
+
 /** A row whose commit is in flight. */
 type PendingRow = OutboxRow;
 
 interface Gone {
   readonly bytes: number;
   readonly cls: OutboxClass;
+  readonly mqtt: boolean;
 }
 
 interface Outstanding {
@@ -121,16 +116,24 @@ interface Outstanding {
   readonly done: ((error: Error | null) => void) | undefined;
 }
 
-/** How long a synchronous wait for the writer (shutdown) may take at most, ms. */
-const SYNC_WAIT_MS = 30_000;
+/**
+ * Acknowledged ids closer together than this are looked up with one range query (PUBACKs come in
+ * publish order, so a flush of deletes is nearly contiguous); farther apart, a new query.
+ */
+const DELETE_RANGE_GAP = 64;
 
 export class OutboxStore {
   private readonly afterStmt;
   private readonly bytesStmt;
+  private readonly rangeStmt;
   private readonly oldestOfClassStmt;
   private readonly countStmt;
   private readonly sequences = new Map<string, number>();
-  private total = { bytes: 0, rows: 0 };
+  /** Rows and bytes queued (counting in-flight commits, not rows deleted); plain fields, no allocation per row. */
+  private rows = 0;
+  private bytes = 0;
+  /** Of `rows`, those for the broker (the publisher's "anything left?" without a query). */
+  private mqttRows = 0;
   /** The last row id handed out (AUTOINCREMENT's counter, kept here). */
   private lastId: number;
   /** Rows with an id up to this are on disk (or were lost with a failed commit). */
@@ -150,9 +153,14 @@ export class OutboxStore {
     this.afterStmt = db.prepare(
       'SELECT * FROM outbox_messages WHERE destination = ? AND id > ? AND id <= ? ORDER BY id LIMIT ?',
     );
-    this.bytesStmt = db.prepare('SELECT bytes, class FROM outbox_messages WHERE id = ? AND id <= ?');
+    this.bytesStmt = db.prepare(
+      'SELECT bytes, class, destination FROM outbox_messages WHERE id = ? AND id <= ?',
+    );
+    this.rangeStmt = db.prepare(
+      'SELECT id, bytes, class, destination FROM outbox_messages WHERE id >= ? AND id <= ? ORDER BY id',
+    );
     this.oldestOfClassStmt = db.prepare(
-      'SELECT id, bytes FROM outbox_messages WHERE class = ? AND id > ? AND id <= ? ORDER BY id LIMIT ?',
+      'SELECT id, bytes, destination FROM outbox_messages WHERE class = ? AND id > ? AND id <= ? ORDER BY id LIMIT ?',
     );
     this.countStmt = db.prepare(
       'SELECT class, COUNT(*) AS n FROM outbox_messages WHERE id <= ? GROUP BY class',
@@ -180,12 +188,16 @@ export class OutboxStore {
     })();
     const sums = db
       .prepare(
-        'SELECT COUNT(*) AS rows, COALESCE(SUM(bytes), 0) AS bytes, COALESCE(MAX(id), 0) AS maxId FROM outbox_messages',
+        `SELECT COUNT(*) AS rows, COALESCE(SUM(bytes), 0) AS bytes, COALESCE(MAX(id), 0) AS maxId,
+                COALESCE(SUM(destination = 'mqtt'), 0) AS mqttRows
+         FROM outbox_messages`,
       )
-      .get() as { rows: number; bytes: number; maxId: number };
+      .get() as { rows: number; bytes: number; maxId: number; mqttRows: number };
     const seq = db.prepare("SELECT seq FROM sqlite_sequence WHERE name = 'outbox_messages'").get() as
       { seq: number } | undefined;
-    this.total = { rows: sums.rows, bytes: sums.bytes };
+    this.rows = sums.rows;
+    this.bytes = sums.bytes;
+    this.mqttRows = sums.mqttRows;
     this.lastId = Math.max(sums.maxId, seq?.seq ?? 0);
     this.committedHigh = this.lastId;
     this.writer = db.memory
@@ -199,7 +211,7 @@ export class OutboxStore {
    */
   markClosed(): void {
     if (this.closed) return;
-    this.post([{ k: 'meta', key: 'open', value: '0' }], [], [], undefined);
+    this.post({ batch: 0, meta: [{ key: 'open', value: '0' }] }, [], [], undefined);
     this.close();
   }
 
@@ -218,12 +230,27 @@ export class OutboxStore {
 
   /** Bytes counted against the disk budget for a row of this content. */
   static sizeOf(row: Pick<NewOutboxRow, 'topic' | 'payload' | 'lane'>): number {
-    return Buffer.byteLength(row.payload) + row.topic.length + row.lane.length + ROW_OVERHEAD;
+    return OutboxStore.sizeWith(Buffer.byteLength(row.payload), row);
+  }
+
+  /** `sizeOf` for a payload of `payloadBytes` UTF-8 bytes (measured once by the caller). */
+  static sizeWith(payloadBytes: number, row: Pick<NewOutboxRow, 'topic' | 'lane'>): number {
+    return payloadBytes + row.topic.length + row.lane.length + ROW_OVERHEAD;
   }
 
   /** Rows and bytes queued, counting rows whose commit is in flight, not rows already deleted. */
   get depth(): { readonly rows: number; readonly bytes: number } {
-    return this.total;
+    return { rows: this.rows, bytes: this.bytes };
+  }
+
+  /** Whether any row for `destination` is queued (in-flight commits included, deleted rows not); no query. */
+  hasQueued(destination: OutboxDestination): boolean {
+    return destination === 'mqtt' ? this.mqttRows > 0 : this.rows > this.mqttRows;
+  }
+
+  /** `depth.bytes` without the object (the committer checks the budget once per row). */
+  get queuedBytes(): number {
+    return this.bytes;
   }
 
   /**
@@ -236,10 +263,12 @@ export class OutboxStore {
     if (this.closed) throw new Error('the outbox store is closed');
     if (this.failure) throw this.failure;
     const taken = new Map<string, number>();
-    const ops: WriterOp[] = [];
+    const ins: PackedRows = [];
     const inserted: PendingRow[] = [];
     const deleted: number[] = [];
-    const totalBefore = this.total;
+    const rowsBefore = this.rows;
+    const bytesBefore = this.bytes;
+    const mqttBefore = this.mqttRows;
     const pendingBefore = this.pending.length;
     const tx: OutboxTransaction = {
       nextSequence: (source) => {
@@ -247,20 +276,44 @@ export class OutboxStore {
         taken.set(source, next);
         return next;
       },
-      insert: (row) => {
-        const bytes = OutboxStore.sizeOf(row);
-        const stored: PendingRow = { ...row, id: ++this.lastId, bytes, createdMs: Math.round(row.createdMs) };
-        ops.push({ k: 'ins', ...stored });
+      insert: (row, payload = row.payload) => {
+        const bytes = OutboxStore.sizeWith(Buffer.byteLength(payload), row);
+        // One literal, always the same shape: the rows stay monomorphic for the publisher.
+        const stored: PendingRow = {
+          id: ++this.lastId,
+          destination: row.destination,
+          class: row.class,
+          kind: row.kind,
+          lane: row.lane,
+          topic: row.topic,
+          payload,
+          retain: row.retain,
+          bytes,
+          createdMs: Math.round(row.createdMs),
+        };
+        ins.push(
+          stored.id,
+          stored.destination,
+          stored.class,
+          stored.kind,
+          stored.lane,
+          stored.topic,
+          payload,
+          stored.retain ? 1 : 0,
+          bytes,
+          stored.createdMs,
+        );
         inserted.push(stored);
         this.pending.push(stored);
-        this.total = { rows: this.total.rows + 1, bytes: this.total.bytes + bytes };
-        return stored.id;
+        this.rows++;
+        this.bytes += bytes;
+        if (stored.destination === 'mqtt') this.mqttRows++;
+        return stored;
       },
       evictOldest: (cls, bytesNeeded) => {
         const victims = this.oldestOfClass(cls, bytesNeeded);
         for (const v of victims) {
           this.forget(v.id, v.gone);
-          ops.push({ k: 'del', id: v.id });
           deleted.push(v.id);
         }
         return victims.length;
@@ -270,18 +323,34 @@ export class OutboxStore {
     try {
       result = work(tx);
     } catch (error) {
-      this.total = totalBefore;
+      this.rows = rowsBefore;
+      this.bytes = bytesBefore;
+      this.mqttRows = mqttBefore;
       this.pending.length = pendingBefore;
       for (const id of deleted) this.gone.delete(id);
       // Numbers taken may already be on the wire (early publish): never hand them out again.
       for (const [source, last] of taken) this.sequences.set(source, last);
       throw error;
     }
-    for (const [source, last] of taken) {
-      this.sequences.set(source, last);
-      ops.push({ k: 'seq', source, last });
+    let seq: Array<string | number> | undefined;
+    if (taken.size > 0) {
+      seq = [];
+      for (const [source, last] of taken) {
+        this.sequences.set(source, last);
+        seq.push(source, last);
+      }
     }
-    this.post(ops, inserted, deleted, done);
+    this.post(
+      {
+        batch: 0,
+        ins: ins.length > 0 ? ins : undefined,
+        del: deleted.length > 0 ? deleted : undefined,
+        seq,
+      },
+      inserted,
+      deleted,
+      done,
+    );
     return result;
   }
 
@@ -318,30 +387,66 @@ export class OutboxStore {
    */
   delete(ids: readonly number[]): void {
     if (ids.length === 0 || this.closed) return;
-    const ops: WriterOp[] = [];
     const deleted: number[] = [];
+    let onDisk: number[] | null = null;
     for (const id of ids) {
-      const gone = this.lookup(id);
-      if (gone === null) continue;
-      this.forget(id, gone);
-      ops.push({ k: 'del', id });
+      if (this.gone.has(id)) continue;
+      if (id <= this.committedHigh) {
+        (onDisk ??= []).push(id);
+        continue;
+      }
+      // Its commit is in flight: the row is in memory.
+      const p = this.pending[this.firstPendingAfter(id - 1)];
+      if (p === undefined || p.id !== id) continue;
+      this.forget(id, { bytes: p.bytes, cls: p.class, mqtt: p.destination === 'mqtt' });
       deleted.push(id);
     }
-    if (ops.length > 0) this.post(ops, [], deleted, undefined);
+    if (onDisk !== null) this.deleteOnDisk(onDisk, deleted);
+    if (deleted.length > 0) this.post({ batch: 0, del: deleted }, [], deleted, undefined);
+  }
+
+  /**
+   * Forget the committed rows among `ids` (any order; repeats and unknown ids are skipped) and add
+   * them to `deleted`: one range query per run of near ids, not one query per id.
+   */
+  private deleteOnDisk(ids: number[], deleted: number[]): void {
+    ids.sort((a, b) => a - b);
+    let i = 0;
+    while (i < ids.length) {
+      let j = i;
+      while (j + 1 < ids.length && ids[j + 1]! - ids[j]! <= DELETE_RANGE_GAP) j++;
+      const found = this.rangeStmt.all(ids[i], ids[j]) as Array<{
+        id: number;
+        bytes: number;
+        class: OutboxClass;
+        destination: OutboxDestination;
+      }>;
+      // Both ascending: walk them together.
+      let k = 0;
+      for (const r of found) {
+        while (k <= j - i && ids[i + k]! < r.id) k++;
+        if (k > j - i) break;
+        if (ids[i + k] !== r.id || this.gone.has(r.id)) continue;
+        this.forget(r.id, { bytes: r.bytes, cls: r.class, mqtt: r.destination === 'mqtt' });
+        deleted.push(r.id);
+      }
+      i = j + 1;
+    }
   }
 
   /** Move a row the broker refused into the dead-letter table. */
   deadLetter(row: OutboxRow, reason: string, nowMs: number): void {
     if (this.closed) return;
     const gone = this.lookup(row.id);
-    const ops: WriterOp[] = [
-      { k: 'dead', id: row.id, topic: row.topic, payload: row.payload, reason, deadMs: nowMs },
+    const dead: DeadLetterOp[] = [
+      { id: row.id, topic: row.topic, payload: row.payload, reason, deadMs: nowMs },
     ];
-    if (gone !== null) {
-      this.forget(row.id, gone);
-      ops.push({ k: 'del', id: row.id });
+    if (gone === null) {
+      this.post({ batch: 0, dead }, [], [], undefined);
+      return;
     }
-    this.post(ops, [], gone === null ? [] : [row.id], undefined);
+    this.forget(row.id, gone);
+    this.post({ batch: 0, dead, del: [row.id] }, [], [row.id], undefined);
   }
 
   deadLetterCount(): number {
@@ -360,15 +465,16 @@ export class OutboxStore {
     return out;
   }
 
+  /** Number `ops` (its `batch` is set here) and hand it to the writer. */
   private post(
-    ops: WriterOp[],
+    ops: Posted,
     inserted: readonly PendingRow[],
     deleted: readonly number[],
     done: ((error: Error | null) => void) | undefined,
   ): void {
-    const batch = ++this.batchNo;
-    this.outstanding.set(batch, { inserted, deleted, done });
-    this.writer.post({ batch, ops });
+    ops.batch = ++this.batchNo;
+    this.outstanding.set(ops.batch, { inserted, deleted, done });
+    this.writer.post(ops);
   }
 
   /** The writer's answer for some batches: make them visible as committed, or undo them. */
@@ -389,13 +495,17 @@ export class OutboxStore {
         // Nothing of the batch is on disk: its rows are lost, its deletes did not happen.
         for (const row of o.inserted) {
           if (this.gone.delete(row.id)) continue;
-          this.total = { rows: this.total.rows - 1, bytes: this.total.bytes - row.bytes };
+          this.rows--;
+          this.bytes -= row.bytes;
+          if (row.destination === 'mqtt') this.mqttRows--;
         }
         for (const id of o.deleted) {
           const g = this.gone.get(id);
           if (g === undefined) continue;
           this.gone.delete(id);
-          this.total = { rows: this.total.rows + 1, bytes: this.total.bytes + g.bytes };
+          this.rows++;
+          this.bytes += g.bytes;
+          if (g.mqtt) this.mqttRows++;
         }
       } else {
         for (const id of o.deleted) this.gone.delete(id);
@@ -409,14 +519,18 @@ export class OutboxStore {
     if (this.gone.has(id)) return null;
     const i = this.firstPendingAfter(id - 1);
     const p = this.pending[i];
-    if (p !== undefined && p.id === id) return { bytes: p.bytes, cls: p.class };
-    const r = this.bytesStmt.get(id, this.committedHigh) as { bytes: number; class: OutboxClass } | undefined;
-    return r === undefined ? null : { bytes: r.bytes, cls: r.class };
+    if (p !== undefined && p.id === id)
+      return { bytes: p.bytes, cls: p.class, mqtt: p.destination === 'mqtt' };
+    const r = this.bytesStmt.get(id, this.committedHigh) as
+      { bytes: number; class: OutboxClass; destination: OutboxDestination } | undefined;
+    return r === undefined ? null : { bytes: r.bytes, cls: r.class, mqtt: r.destination === 'mqtt' };
   }
 
   private forget(id: number, g: Gone): void {
     this.gone.set(id, g);
-    this.total = { rows: this.total.rows - 1, bytes: this.total.bytes - g.bytes };
+    this.rows--;
+    this.bytes -= g.bytes;
+    if (g.mqtt) this.mqttRows--;
   }
 
   /** Index of the first pending row with an id above `id`. */
@@ -440,11 +554,12 @@ export class OutboxStore {
       const rows = this.oldestOfClassStmt.all(cls, cursor, this.committedHigh, 256) as Array<{
         id: number;
         bytes: number;
+        destination: OutboxDestination;
       }>;
       for (const v of rows) {
         if (freed >= bytesNeeded) break;
         if (this.gone.has(v.id)) continue;
-        out.push({ id: v.id, gone: { bytes: v.bytes, cls } });
+        out.push({ id: v.id, gone: { bytes: v.bytes, cls, mqtt: v.destination === 'mqtt' } });
         freed += v.bytes;
       }
       if (rows.length < 256) break;
@@ -453,7 +568,7 @@ export class OutboxStore {
     for (const row of this.pending) {
       if (freed >= bytesNeeded) break;
       if (row.class !== cls || this.gone.has(row.id)) continue;
-      out.push({ id: row.id, gone: { bytes: row.bytes, cls } });
+      out.push({ id: row.id, gone: { bytes: row.bytes, cls, mqtt: row.destination === 'mqtt' } });
       freed += row.bytes;
     }
     return out;
@@ -462,134 +577,9 @@ export class OutboxStore {
 
 export interface OutboxTransaction {
   nextSequence(source: string): number;
-  insert(row: NewOutboxRow): number;
+  /** Insert `row`, with `payload` in place of its own when given; returns the stored row (id assigned). */
+  insert(row: NewOutboxRow, payload?: string): OutboxRow;
   evictOldest(cls: OutboxClass, bytesNeeded: number): number;
-}
-
-/** The writer in a worker thread (a database on disk). */
-class WorkerWriter {
-  private readonly worker: Worker;
-  private readonly port: MessagePort;
-  private readonly done = new Int32Array(new SharedArrayBuffer(4));
-  private posted = 0;
-  private settled = 0;
-  private exited: Error | null = null;
-
-  constructor(
-    file: string,
-    private readonly onReply: (reply: WriterReply) => void,
-  ) {
-    const channel = new MessageChannel();
-    this.port = channel.port1;
-    const data: OutboxWorkerData = {
-      outboxWriter: true,
-      file,
-      port: channel.port2,
-      done: this.done.buffer,
-    };
-    this.worker = new Worker(outboxWorkerFile(), { workerData: data, transferList: [channel.port2] });
-    this.worker.unref();
-    this.port.on('message', (reply: WriterReply) => this.receive(reply));
-    this.port.unref();
-    const fail = (error: Error): void => {
-      this.exited ??= error;
-      const missing: number[] = [];
-      for (let b = this.settled + 1; b <= this.posted; b++) missing.push(b);
-      this.drain();
-      if (missing.length > 0) this.receive({ batches: missing, error: String(error) });
-    };
-    this.worker.on('error', fail);
-    this.worker.on('exit', (code) => fail(new Error(`the outbox writer exited (code ${code})`)));
-  }
-
-  post(batch: WriterBatch): void {
-    if (this.exited) {
-      const error = this.exited;
-      this.posted = batch.batch;
-      queueMicrotask(() => this.receive({ batches: [batch.batch], error: String(error) }));
-      return;
-    }
-    this.posted = batch.batch;
-    if (this.posted - this.settled === 1) this.port.ref();
-    this.port.postMessage(batch);
-  }
-
-  waitFor(batch: number): void {
-    const deadline = Date.now() + SYNC_WAIT_MS;
-    while (!this.exited && Atomics.load(this.done, 0) < batch) {
-      if (Date.now() > deadline) throw new Error('the outbox writer did not finish in time');
-      Atomics.wait(this.done, 0, Atomics.load(this.done, 0), 100);
-    }
-    this.drain();
-  }
-
-  stop(): void {
-    this.exited ??= new Error('the outbox writer was stopped');
-    this.port.close();
-    void this.worker.terminate();
-  }
-
-  private drain(): void {
-    for (let m = receiveMessageOnPort(this.port); m !== undefined; m = receiveMessageOnPort(this.port)) {
-      this.receive(m.message as WriterReply);
-    }
-  }
-
-  private receive(reply: WriterReply): void {
-    for (const b of reply.batches) if (b > this.settled) this.settled = b;
-    if (this.settled >= this.posted) this.port.unref();
-    this.onReply(reply);
-  }
-}
-
-/** The writer on this thread (a database in memory: no other connection can see it). */
-class InlineWriter {
-  private readonly writer: OutboxWriter;
-  private queue: WriterReply[] = [];
-
-  constructor(
-    db: Db,
-    private readonly onReply: (reply: WriterReply) => void,
-  ) {
-    this.writer = new OutboxWriter(db);
-  }
-
-  post(batch: WriterBatch): void {
-    let reply: WriterReply = { batches: [batch.batch] };
-    try {
-      this.writer.apply([batch]);
-    } catch (error) {
-      reply = { batches: [batch.batch], error: String(error) };
-    }
-    this.queue.push(reply);
-    if (this.queue.length === 1) setImmediate(() => this.waitFor());
-  }
-
-  waitFor(): void {
-    const replies = this.queue;
-    this.queue = [];
-    for (const r of replies) this.onReply(r);
-  }
-
-  stop(): void {
-    this.waitFor();
-  }
-}
-
-/**
- * The compiled writer: beside this module's compiled sibling, or — running from TypeScript
- * sources (tests, the ts-loader) — in dist/, which `npm run build` (and the tests' global setup)
- * produces. A worker thread cannot run TypeScript by itself.
- */
-function outboxWorkerFile(): string {
-  const here = fileURLToPath(import.meta.url);
-  const file = here.endsWith('.ts')
-    ? join(dirname(here), '../../dist/src/bridge/outbox-worker.js')
-    : join(dirname(here), '../bridge/outbox-worker.js');
-  if (!existsSync(file)) {
-    throw new Error(`the outbox writer ${file} is missing: build it first (npm run build)`);
-  }
-  return file;
 }
 
 function fromRaw(r: RawRow): OutboxRow {

@@ -229,3 +229,99 @@ describe('outbox writer thread', () => {
     store.markClosed();
   });
 });
+
+describe('outbox priority and deletes', () => {
+  function hooked(db: Db) {
+    const store = new OutboxStore(db);
+    const batches: OutboxRow[][] = [];
+    const o = new Outbox({
+      store,
+      site: 'port-alpha',
+      topics: topicTree('port-alpha'),
+      ulid: createUlidGenerator(),
+      clock: new ManualClock(1_714_557_600_000),
+      logger: silentLogger,
+      counters: new Counters(),
+      maxBytes: 10_000_000,
+      maxMessageBytes: 65_536,
+      onInserted: (rows) => batches.push([...rows]),
+    });
+    return { o, store, batches };
+  }
+  const typeOf = (r: OutboxRow): string => `${r.lane}:${(JSON.parse(r.payload) as { type: string }).type}`;
+
+  it("commits a turn's alarms ahead of other lanes' messages, never ahead of their own lane's", async () => {
+    const { o, store, batches } = hooked(openDatabase(mkdtempSync(join(tmpdir(), 'outbox-'))));
+    const results = await Promise.all([
+      // Alarm class (never evicted) but not an alarm's announcement: keeps its turn.
+      o.enqueueEvent({ ...fault('lane-4', 0, 'alarm'), type: 'rpm.alarm.acknowledged' }),
+      o.enqueueEvent(fault('lane-1', 1)),
+      o.enqueueEvent(fault('lane-2', 2, 'alarm')),
+      o.enqueueEvent(fault('lane-3', 3)),
+      o.enqueueEvent(fault('lane-3', 4, 'alarm')), // behind lane-3's fault: keeps its place
+      o.enqueueEvent(fault('lane-2', 5)),
+    ]);
+    expect(results.every((r) => r.committed)).toBe(true);
+    // The alarm that may go first is its own batch, on the wire before the rest is enveloped.
+    expect(batches.map((b) => b.map(typeOf))).toEqual([
+      ['lane-2:rpm.alarm.raised'],
+      [
+        'lane-4:rpm.alarm.acknowledged',
+        'lane-1:rpm.device.fault',
+        'lane-3:rpm.device.fault',
+        'lane-3:rpm.alarm.raised',
+        'lane-2:rpm.device.fault',
+      ],
+    ]);
+    const rows = store.after('mqtt', 0, 10);
+    expect(rows.map((r) => r.id)).toEqual([...rows.map((r) => r.id)].sort((a, b) => a - b));
+    // Each lane's messages in enqueue order, sequences from 1 per source.
+    for (const lane of ['lane-1', 'lane-2', 'lane-3', 'lane-4']) {
+      const mine = rows
+        .filter((r) => r.lane === lane)
+        .map((r) => JSON.parse(r.payload) as { sequence: string; data: { n: number } });
+      expect(mine.map((e) => e.data.n)).toEqual([...mine.map((e) => e.data.n)].sort((a, b) => a - b));
+      expect(mine.map((e) => e.sequence)).toEqual(mine.map((_, i) => String(i + 1)));
+    }
+    store.markClosed();
+  });
+
+  it('deletes by id in any order — committed, in flight, repeated, unknown — and keeps its counts', async () => {
+    const { o, store, batches } = hooked(openDatabase(mkdtempSync(join(tmpdir(), 'outbox-'))));
+    await Promise.all(Array.from({ length: 300 }, (_, i) => o.enqueueEvent(fault(`lane-${i % 3}`, i))));
+    await o.enqueueTelemetry('gateway', 'rpm_lane,lane=l v=1 1');
+    const committed = batches.flat().map((r) => r.id);
+    expect(store.hasQueued('mqtt')).toBe(true);
+    expect(store.hasQueued('influx')).toBe(true);
+    const inFlight = o.enqueueEvent(fault('lane-0', 999));
+    o.flush();
+    const pendingId = batches.at(-1)![0]!.id;
+    // Far apart and near, out of order, one twice, one that never existed, one still being committed.
+    const victims = [
+      committed[250]!,
+      committed[3]!,
+      committed[4]!,
+      committed[4]!,
+      1_000_000,
+      committed[5]!,
+      pendingId,
+    ];
+    store.delete(victims);
+    store.delete([committed[3]!]); // again: already gone, ignored
+    expect(store.depth.rows).toBe(301 + 1 - 5);
+    expect((await inFlight).committed).toBe(true);
+    store.waitForWriter();
+    const left = new Set(store.after('mqtt', 0, 1000).map((r) => r.id));
+    expect(left.size).toBe(296);
+    for (const id of victims) expect(left.has(id)).toBe(false);
+    const onDisk = store.db.prepare('SELECT COUNT(*) AS n FROM outbox_messages').get() as { n: number };
+    expect(onDisk.n).toBe(297); // 296 events and the telemetry line
+
+    // Delivered to the last row: nothing left for the broker, telemetry still queued.
+    store.delete([...left]);
+    expect(store.hasQueued('mqtt')).toBe(false);
+    expect(store.hasQueued('influx')).toBe(true);
+    expect(store.depth.rows).toBe(1);
+    store.markClosed();
+  });
+});
