@@ -4,20 +4,24 @@
  * count, since both sides of each pair see the same machine.
  *
  * `npm run bench -- replay alarm` runs only the named sections (replay, alarm, outbox, latency,
- * imaging), each in a fresh process.
+ * imaging, gateway), each in a fresh process; their rows replace the same sections' rows in
+ * bench/results.json and the other sections' rows are kept.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { writeDailyFile } from '../simulators/vm250/daily-file.js';
 import { benchAlarmPath } from './alarm-bench.js';
 import { benchAlarmLatency, benchDrain, benchOutboxCommit, withMosquitto } from './bridge-bench.js';
+import { benchGatewayMemory } from './gateway-bench.js';
 import { benchImaging } from './imaging-bench.js';
 import { benchReplay } from './replay-bench.js';
 
 interface Row {
+  /** The bench section that measured it (rows written before this field existed lack it). */
+  bench?: string;
   section: string;
   figure: string;
   value: string;
@@ -28,7 +32,7 @@ interface Row {
 }
 
 const REPLAY_OCCUPANCIES = Number(process.env.BENCH_OCCUPANCIES ?? 20_000);
-const SECTIONS = ['replay', 'alarm', 'outbox', 'latency', 'imaging'] as const;
+const SECTIONS = ['replay', 'alarm', 'outbox', 'latency', 'imaging', 'gateway'] as const;
 
 const n = (x: number, digits = 0): string =>
   x.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
@@ -166,6 +170,19 @@ async function imagingSection(rows: Row[]): Promise<void> {
   );
 }
 
+async function gatewaySection(rows: Row[]): Promise<void> {
+  const g = await benchGatewayMemory();
+  rows.push({
+    section: 'gateway',
+    figure: `peak RSS of the whole gateway: ${g.lanes} VM-250 lanes, scanner + model, MQTT, console; ${g.scansAnalyzed} scans analyzed (MB)`,
+    value: n(g.peakRssMb),
+    floor: '—',
+    ratio: '—',
+    target: '≤ 250',
+    pass: g.peakRssMb <= 250,
+  });
+}
+
 /** One section in this process: its rows as JSON on stdout (the parent prints the table). */
 async function runSection(name: (typeof SECTIONS)[number]): Promise<Row[]> {
   const rows: Row[] = [];
@@ -174,6 +191,7 @@ async function runSection(name: (typeof SECTIONS)[number]): Promise<Row[]> {
   if (name === 'outbox') await outboxSection(rows);
   if (name === 'latency') await latencySection(rows);
   if (name === 'imaging') await imagingSection(rows);
+  if (name === 'gateway') await gatewaySection(rows);
   return rows;
 }
 
@@ -189,7 +207,8 @@ async function main(): Promise<void> {
   // Each section runs in a fresh process, so its memory figures are its own, not the sum of
   // whatever ran before it.
   const rows: Row[] = [];
-  for (const name of SECTIONS.filter((s) => args.length === 0 || args.includes(s))) {
+  const run = SECTIONS.filter((s) => args.length === 0 || args.includes(s));
+  for (const name of run) {
     const child = spawnSync(process.execPath, [fileURLToPath(import.meta.url), '--section', name], {
       stdio: ['ignore', 'pipe', 'inherit'],
       encoding: 'utf8',
@@ -197,11 +216,20 @@ async function main(): Promise<void> {
     });
     if (child.status !== 0) throw new Error(`bench section ${name} failed (exit ${child.status})`);
     const last = child.stdout.trim().split('\n').pop() ?? '[]';
-    rows.push(...(JSON.parse(last) as Row[]));
+    rows.push(...(JSON.parse(last) as Row[]).map((r) => ({ bench: name, ...r })));
   }
 
-  const results = { date: new Date().toISOString(), node: process.version, cpus: cpus().length, rows };
   const out = fileURLToPath(new URL('../../bench/results.json', import.meta.url));
+  // A partial run keeps the rows of the sections it did not run, in section order.
+  const ran = run as readonly string[];
+  const origin = (r: Row): string => r.bench ?? r.section;
+  const kept = (await previousRows(out)).filter((r) => !ran.includes(origin(r)));
+  const order = (r: Row): number => {
+    const i = (SECTIONS as readonly string[]).indexOf(origin(r));
+    return i < 0 ? SECTIONS.length : i;
+  };
+  const all = [...kept, ...rows].sort((a, b) => order(a) - order(b));
+  const results = { date: new Date().toISOString(), node: process.version, cpus: cpus().length, rows: all };
   await writeFile(out, JSON.stringify(results, null, 2) + '\n');
 
   const header = ['section', 'figure', 'value', 'floor', 'ratio', 'target', ''];
@@ -227,6 +255,14 @@ async function main(): Promise<void> {
     );
   }
   process.stdout.write(`\nwritten to ${out}\n`);
+}
+
+async function previousRows(path: string): Promise<Row[]> {
+  try {
+    return (JSON.parse(await readFile(path, 'utf8')) as { rows: Row[] }).rows;
+  } catch {
+    return [];
+  }
 }
 
 await main();
