@@ -39,7 +39,9 @@ export function createUlidGenerator(
         // Leave headroom so a burst within one millisecond cannot overflow the random part.
         digits[0] = digits[0]! & 15;
       }
-      return encodeTime(time) + Array.from(digits, (d) => ALPHABET[d]).join('');
+      let tail = '';
+      for (let i = 0; i < RANDOM_CHARS; i++) tail += ALPHABET[digits[i]!]!;
+      return encodeTime(time) + tail;
     },
   };
 }
