@@ -158,14 +158,14 @@ async function imagingSection(rows: Row[]): Promise<void> {
     },
     {
       section: 'imaging',
-      // Imaging alone: a lower bound of the whole gateway's figure, so it can fail the target
-      // but not pass it.
+      // Imaging alone, for where the memory goes; the target is the whole gateway's (section
+      // gateway), of which this is a lower bound.
       figure: 'peak RSS, imaging alone with its model loaded (MB)',
       value: n(i.peakRssMb),
       floor: '—',
       ratio: '—',
-      target: '≤ 250 for the whole gateway (not measured as a whole yet)',
-      pass: i.peakRssMb <= 250 ? null : false,
+      target: 'reported (the gateway row has the target)',
+      pass: null,
     },
   );
 }
@@ -223,7 +223,7 @@ async function main(): Promise<void> {
   // A partial run keeps the rows of the sections it did not run, in section order.
   const ran = run as readonly string[];
   const origin = (r: Row): string => r.bench ?? r.section;
-  const kept = (await previousRows(out)).filter((r) => !ran.includes(origin(r)));
+  const kept = args.length === 0 ? [] : (await previousRows(out)).filter((r) => !ran.includes(origin(r)));
   const order = (r: Row): number => {
     const i = (SECTIONS as readonly string[]).indexOf(origin(r));
     return i < 0 ? SECTIONS.length : i;
