@@ -1,8 +1,8 @@
 /**
- * The durable outbox's tables (SPEC §4 "committed to a durable local outbox … deleted only after
- * the broker's PUBACK"), in the shared gateway database (WAL, synchronous = FULL: a committed
+ * The durable outbox (SPEC §4 "committed to a durable local outbox … deleted only after the
+ * broker's PUBACK"), in the shared gateway database (WAL, synchronous = FULL: a committed
  * transaction is on disk). The bridge's committer batches many rows into one transaction, so one
- * fsync covers a batch.
+ * fsync covers a batch. Tables and the committed rows' queries: outbox-rows.ts.
  *
  * Writes happen off the event loop: a worker thread (src/bridge/outbox-worker.ts) owns the one
  * writing connection and commits, group-wise, whatever was posted while its last COMMIT was
@@ -11,102 +11,36 @@
  * the committed ones (read through this thread's connection), and `delete()` of a row whose
  * commit is in flight is applied after that commit (the writer applies operations in order). A
  * row counts as committed — `transaction`'s `done` callback — only after its COMMIT returned.
- *
- * - `outbox_messages`: one row per message to deliver, in commit order (AUTOINCREMENT: an id is
- *   never reused, so a publisher's cursor stays valid after deletes). `destination` is `mqtt` or
- *   `influx`; `class` drives eviction under the disk budget (telemetry first, then ordinary
- *   events, alarms never).
- * - `outbox_sequences`: the last CloudEvents `sequence` handed out per source, written in the same
- *   transaction as the events that used it, so a number is never handed out twice — also across
- *   crashes (an uncommitted number was never published).
- * - `outbox_dead_letters`: messages the broker refused outright (negative PUBACK): kept for a
- *   technician, out of the way of the ordered stream.
  */
 import type { DeadLetterOp, PackedRows, WriterBatch, WriterReply } from '../bridge/outbox-worker.js';
-import { migrate, type Db } from './database.js';
+import type { Db } from './database.js';
+import {
+  OutboxDisk,
+  rowBytes,
+  type Gone,
+  type NewOutboxRow,
+  type OutboxClass,
+  type OutboxDestination,
+  type OutboxRow,
+  type OutboxTransaction,
+} from './outbox-rows.js';
 import { InlineWriter, WorkerWriter } from './outbox-writers.js';
 
-export type OutboxDestination = 'mqtt' | 'influx';
-export type OutboxClass = 'alarm' | 'event' | 'telemetry';
-/** `event`: a CloudEvent (QoS 1, not retained); `state`: a retained state message; `line`: Influx line protocol. */
-export type OutboxKind = 'event' | 'state' | 'line';
-
-export interface OutboxRow {
-  readonly id: number;
-  readonly destination: OutboxDestination;
-  readonly class: OutboxClass;
-  readonly kind: OutboxKind;
-  readonly lane: string;
-  readonly topic: string;
-  readonly payload: string;
-  readonly retain: boolean;
-  readonly bytes: number;
-  readonly createdMs: number;
-}
-
-export type NewOutboxRow = Omit<OutboxRow, 'id' | 'bytes'>;
-
-const MIGRATIONS = [
-  `CREATE TABLE outbox_messages (
-     id INTEGER PRIMARY KEY AUTOINCREMENT,
-     destination TEXT NOT NULL,
-     class TEXT NOT NULL,
-     kind TEXT NOT NULL,
-     lane TEXT NOT NULL,
-     topic TEXT NOT NULL,
-     payload TEXT NOT NULL,
-     retain INTEGER NOT NULL,
-     bytes INTEGER NOT NULL,
-     created_ms INTEGER NOT NULL
-   );
-   CREATE INDEX outbox_by_destination ON outbox_messages (destination, id);
-   CREATE INDEX outbox_by_class ON outbox_messages (class, id);
-   CREATE TABLE outbox_sequences (source TEXT PRIMARY KEY, last INTEGER NOT NULL);
-   CREATE TABLE outbox_dead_letters (
-     id INTEGER PRIMARY KEY,
-     topic TEXT NOT NULL,
-     payload TEXT NOT NULL,
-     reason TEXT NOT NULL,
-     dead_ms INTEGER NOT NULL
-   );`,
-  `CREATE TABLE outbox_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);`,
-];
-
-/**
- * Sequence numbers skipped per source after an unclean shutdown. The bridge may put a batch on
- * the wire while its COMMIT is still being fsync'd; if the process dies in that window, those
- * numbers may have reached the broker without being stored. Starting past them afterwards turns
- * a possible repeat into a visible gap (the batch was not committed: a gap is the truth).
- */
-export const SEQUENCE_CRASH_SKIP = 4096;
-
-/** Fixed per-row overhead counted against the budget (row header, index entries). */
-const ROW_OVERHEAD = 64;
-
-interface RawRow {
-  id: number;
-  destination: OutboxDestination;
-  class: OutboxClass;
-  kind: OutboxKind;
-  lane: string;
-  topic: string;
-  payload: string;
-  retain: number;
-  bytes: number;
-  created_ms: number;
-}
+export {
+  SEQUENCE_CRASH_SKIP,
+  type NewOutboxRow,
+  type OutboxClass,
+  type OutboxDestination,
+  type OutboxKind,
+  type OutboxRow,
+  type OutboxTransaction,
+} from './outbox-rows.js';
 
 /** A batch as built here: numbered by `post`. */
 type Posted = { batch: number } & Omit<WriterBatch, 'batch'>;
 
 /** A row whose commit is in flight. */
 type PendingRow = OutboxRow;
-
-interface Gone {
-  readonly bytes: number;
-  readonly cls: OutboxClass;
-  readonly mqtt: boolean;
-}
 
 interface Outstanding {
   /** Rows inserted by the batch, ids ascending. */
@@ -123,12 +57,8 @@ interface Outstanding {
 const DELETE_RANGE_GAP = 64;
 
 export class OutboxStore {
-  private readonly afterStmt;
-  private readonly bytesStmt;
-  private readonly rangeStmt;
-  private readonly oldestOfClassStmt;
-  private readonly countStmt;
-  private readonly sequences = new Map<string, number>();
+  private readonly disk: OutboxDisk;
+  private readonly sequences: Map<string, number>;
   /** Rows and bytes queued (counting in-flight commits, not rows deleted); plain fields, no allocation per row. */
   private rows = 0;
   private bytes = 0;
@@ -149,56 +79,13 @@ export class OutboxStore {
   private readonly writer: WorkerWriter | InlineWriter;
 
   constructor(readonly db: Db) {
-    migrate(db, 'outbox', MIGRATIONS);
-    this.afterStmt = db.prepare(
-      'SELECT * FROM outbox_messages WHERE destination = ? AND id > ? AND id <= ? ORDER BY id LIMIT ?',
-    );
-    this.bytesStmt = db.prepare(
-      'SELECT bytes, class, destination FROM outbox_messages WHERE id = ? AND id <= ?',
-    );
-    this.rangeStmt = db.prepare(
-      'SELECT id, bytes, class, destination FROM outbox_messages WHERE id >= ? AND id <= ? ORDER BY id',
-    );
-    this.oldestOfClassStmt = db.prepare(
-      'SELECT id, bytes, destination FROM outbox_messages WHERE class = ? AND id > ? AND id <= ? ORDER BY id LIMIT ?',
-    );
-    this.countStmt = db.prepare(
-      'SELECT class, COUNT(*) AS n FROM outbox_messages WHERE id <= ? GROUP BY class',
-    );
-    const upsertSequence = db.prepare(
-      `INSERT INTO outbox_sequences (source, last) VALUES (?, ?)
-       ON CONFLICT (source) DO UPDATE SET last = excluded.last`,
-    );
-    for (const r of db.prepare('SELECT source, last FROM outbox_sequences').all() as Array<{
-      source: string;
-      last: number;
-    }>) {
-      this.sequences.set(r.source, r.last);
-    }
-    const meta = db.prepare("SELECT value FROM outbox_meta WHERE key = 'open'").get() as
-      { value: string } | undefined;
-    db.transaction(() => {
-      if (meta?.value === '1') {
-        for (const [source, last] of this.sequences) {
-          this.sequences.set(source, last + SEQUENCE_CRASH_SKIP);
-          upsertSequence.run(source, last + SEQUENCE_CRASH_SKIP);
-        }
-      }
-      db.prepare("INSERT OR REPLACE INTO outbox_meta (key, value) VALUES ('open', '1')").run();
-    })();
-    const sums = db
-      .prepare(
-        `SELECT COUNT(*) AS rows, COALESCE(SUM(bytes), 0) AS bytes, COALESCE(MAX(id), 0) AS maxId,
-                COALESCE(SUM(destination = 'mqtt'), 0) AS mqttRows
-         FROM outbox_messages`,
-      )
-      .get() as { rows: number; bytes: number; maxId: number; mqttRows: number };
-    const seq = db.prepare("SELECT seq FROM sqlite_sequence WHERE name = 'outbox_messages'").get() as
-      { seq: number } | undefined;
-    this.rows = sums.rows;
-    this.bytes = sums.bytes;
-    this.mqttRows = sums.mqttRows;
-    this.lastId = Math.max(sums.maxId, seq?.seq ?? 0);
+    this.disk = new OutboxDisk(db);
+    const opened = this.disk.open();
+    this.sequences = opened.sequences;
+    this.rows = opened.rows;
+    this.bytes = opened.bytes;
+    this.mqttRows = opened.mqttRows;
+    this.lastId = opened.lastId;
     this.committedHigh = this.lastId;
     this.writer = db.memory
       ? new InlineWriter(db, (reply) => this.settle(reply))
@@ -235,7 +122,7 @@ export class OutboxStore {
 
   /** `sizeOf` for a payload of `payloadBytes` UTF-8 bytes (measured once by the caller). */
   static sizeWith(payloadBytes: number, row: Pick<NewOutboxRow, 'topic' | 'lane'>): number {
-    return payloadBytes + row.topic.length + row.lane.length + ROW_OVERHEAD;
+    return rowBytes(payloadBytes, row);
   }
 
   /** Rows and bytes queued, counting rows whose commit is in flight, not rows already deleted. */
@@ -362,10 +249,10 @@ export class OutboxStore {
     while (out.length < limit && cursor < this.committedHigh) {
       // Rows deleted but not yet confirmed by the writer are still on disk: read past them.
       const want = limit - out.length + pad;
-      const raw = this.afterStmt.all(destination, cursor, this.committedHigh, want) as RawRow[];
+      const raw = this.disk.after(destination, cursor, this.committedHigh, want);
       for (const r of raw) {
         if (this.gone.has(r.id)) pad = Math.min(this.gone.size, 256);
-        else if (out.length < limit) out.push(fromRaw(r));
+        else if (out.length < limit) out.push(r);
       }
       if (raw.length < want) break;
       cursor = raw.at(-1)!.id;
@@ -415,12 +302,7 @@ export class OutboxStore {
     while (i < ids.length) {
       let j = i;
       while (j + 1 < ids.length && ids[j + 1]! - ids[j]! <= DELETE_RANGE_GAP) j++;
-      const found = this.rangeStmt.all(ids[i], ids[j]) as Array<{
-        id: number;
-        bytes: number;
-        class: OutboxClass;
-        destination: OutboxDestination;
-      }>;
+      const found = this.disk.range(ids[i]!, ids[j]!);
       // Both ascending: walk them together.
       let k = 0;
       for (const r of found) {
@@ -451,15 +333,12 @@ export class OutboxStore {
 
   deadLetterCount(): number {
     this.waitForWriter();
-    return (this.db.prepare('SELECT COUNT(*) AS n FROM outbox_dead_letters').get() as { n: number }).n;
+    return this.disk.deadLetterCount();
   }
 
   /** Rows per class (for telemetry and tests), counting in-flight commits, not rows deleted. */
   countByClass(): Record<OutboxClass, number> {
-    const out: Record<OutboxClass, number> = { alarm: 0, event: 0, telemetry: 0 };
-    for (const r of this.countStmt.all(this.committedHigh) as Array<{ class: OutboxClass; n: number }>) {
-      out[r.class] += r.n;
-    }
+    const out = this.disk.countByClass(this.committedHigh);
     for (const [id, g] of this.gone) if (id <= this.committedHigh) out[g.cls]--;
     for (const row of this.pending) if (!this.gone.has(row.id)) out[row.class]++;
     return out;
@@ -521,8 +400,7 @@ export class OutboxStore {
     const p = this.pending[i];
     if (p !== undefined && p.id === id)
       return { bytes: p.bytes, cls: p.class, mqtt: p.destination === 'mqtt' };
-    const r = this.bytesStmt.get(id, this.committedHigh) as
-      { bytes: number; class: OutboxClass; destination: OutboxDestination } | undefined;
+    const r = this.disk.row(id, this.committedHigh);
     return r === undefined ? null : { bytes: r.bytes, cls: r.class, mqtt: r.destination === 'mqtt' };
   }
 
@@ -551,11 +429,7 @@ export class OutboxStore {
     let freed = 0;
     let cursor = 0;
     while (freed < bytesNeeded && cursor < this.committedHigh) {
-      const rows = this.oldestOfClassStmt.all(cls, cursor, this.committedHigh, 256) as Array<{
-        id: number;
-        bytes: number;
-        destination: OutboxDestination;
-      }>;
+      const rows = this.disk.oldestOfClass(cls, cursor, this.committedHigh, 256);
       for (const v of rows) {
         if (freed >= bytesNeeded) break;
         if (this.gone.has(v.id)) continue;
@@ -573,26 +447,4 @@ export class OutboxStore {
     }
     return out;
   }
-}
-
-export interface OutboxTransaction {
-  nextSequence(source: string): number;
-  /** Insert `row`, with `payload` in place of its own when given; returns the stored row (id assigned). */
-  insert(row: NewOutboxRow, payload?: string): OutboxRow;
-  evictOldest(cls: OutboxClass, bytesNeeded: number): number;
-}
-
-function fromRaw(r: RawRow): OutboxRow {
-  return {
-    id: r.id,
-    destination: r.destination,
-    class: r.class,
-    kind: r.kind,
-    lane: r.lane,
-    topic: r.topic,
-    payload: r.payload,
-    retain: r.retain === 1,
-    bytes: r.bytes,
-    createdMs: r.created_ms,
-  };
 }
