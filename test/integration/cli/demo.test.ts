@@ -8,7 +8,7 @@ import { runCli } from '../../support/run-cli.js';
 
 describe('rpm-gateway demo', () => {
   it('connects to all three simulated lanes and reports vehicles from each', async () => {
-    const result = await runCli(['demo', '--json', '--speed', '5', '--duration', '12', '--seed', '3']);
+    const result = await runCli(['demo', '--json', '--speed', '5', '--duration', '16', '--seed', '3']);
     expect(result.code).toBe(0);
     const records = result.stdout
       .split('\n')
@@ -21,7 +21,7 @@ describe('rpm-gateway demo', () => {
     const scans = records.filter((r) => r.type === 'imaging.scan.analyzed');
     expect(scans.length).toBeGreaterThan(0);
     expect(scans.every((r) => r.lane === 'lane-1')).toBe(true);
-  }, 40_000);
+  }, 50_000);
 
   it('runs on a machine without socat, skipping only the serial lane', async () => {
     // A PATH that has node and nothing else: no socat for the serial lane's pty pair.
@@ -43,5 +43,5 @@ describe('rpm-gateway demo', () => {
     );
     expect(lanes.has('lane-1')).toBe(true);
     expect(lanes.has('lane-2')).toBe(false);
-  }, 40_000);
+  }, 50_000);
 });
