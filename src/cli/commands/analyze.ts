@@ -1,12 +1,12 @@
 import { writeFile } from 'node:fs/promises';
-import { parseArgs } from 'node:util';
-import { GatewayError, describeError } from '../../core/errors.js';
+import { GatewayError } from '../../core/errors.js';
 import { readScanFiles } from '../../drivers/scanner/scan-files.js';
 import { createAnalyzer, overlayPng } from '../../imaging/analyzer.js';
 import { loadModel } from '../../imaging/model-store.js';
 import { createWorkerRunner } from '../../imaging/onnx-runtime.js';
 import { evaluate } from '../../../simulators/scanner/evaluation.js';
 import { buildDefaultModel } from '../../../simulators/scanner/train-model.js';
+import { parseCommandArgs } from '../args.js';
 import type { CommandContext } from '../context.js';
 
 export const analyzeUsage = `Usage: rpm-gateway analyze <scan…> [options]
@@ -28,9 +28,8 @@ Options:
   --build-model        rebuild the default model into models/ and print its sha256`;
 
 export async function analyzeCommand(args: readonly string[], ctx: CommandContext): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
+  const parsed = parseCommandArgs(
+    {
       args: [...args],
       allowPositionals: true,
       options: {
@@ -45,16 +44,12 @@ export async function analyzeCommand(args: readonly string[], ctx: CommandContex
         'build-model': { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
-    });
-  } catch (error) {
-    ctx.stderr.write(`${describeError(error)}\n\n${analyzeUsage}\n`);
-    return 2;
-  }
+    },
+    analyzeUsage,
+    ctx,
+  );
+  if (typeof parsed === 'number') return parsed;
   const { values, positionals } = parsed;
-  if (values.help) {
-    ctx.stdout.write(analyzeUsage + '\n');
-    return 0;
-  }
   const polarity = values.polarity ?? 'transmission';
   const threshold = values.threshold !== undefined ? Number(values.threshold) : undefined;
   const threads = values.threads !== undefined ? Number(values.threads) : 1;

@@ -1,4 +1,3 @@
-import { parseArgs } from 'node:util';
 import { describeError } from '../../core/errors.js';
 import {
   OCCUPANCY_KINDS,
@@ -14,6 +13,7 @@ import { startModbusRpmTcpServer } from '../../../simulators/modbus-rpm/tcp-serv
 import { startModbusRpmRtuSlave } from '../../../simulators/modbus-rpm/rtu-slave.js';
 import { createPtyPair } from '../../drivers/transport/pty-pair.js';
 import type { Vm250OccupancyTruth } from '../../../simulators/vm250/stream.js';
+import { parseCommandArgs } from '../args.js';
 import type { CommandContext } from '../context.js';
 
 export const simulateUsage = `Usage: rpm-gateway simulate <device> [options]
@@ -60,10 +60,8 @@ interface SimulateValues {
 class UsageError extends Error {}
 
 export async function simulateCommand(args: readonly string[], ctx: CommandContext): Promise<number> {
-  let device: string | undefined;
-  let values: SimulateValues;
-  try {
-    const parsed = parseArgs({
+  const parsed = parseCommandArgs(
+    {
       args: [...args],
       allowPositionals: true,
       options: {
@@ -82,19 +80,21 @@ export async function simulateCommand(args: readonly string[], ctx: CommandConte
         truth: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
-    });
-    values = parsed.values;
-    device = parsed.positionals[0];
-    if (values.help) {
-      ctx.stdout.write(simulateUsage + '\n');
-      return 0;
-    }
+    },
+    simulateUsage,
+    ctx,
+    'simulate: ',
+  );
+  if (typeof parsed === 'number') return parsed;
+  const values: SimulateValues = parsed.values;
+  const device = parsed.positionals[0];
+  try {
     if (parsed.positionals.length !== 1) throw new UsageError('name one device: vm250 or modbus-rpm');
     if (device === 'vm250') return await simulateVm250(values, ctx);
     if (device === 'modbus-rpm') return await simulateModbus(values, ctx);
     throw new UsageError(`unknown device '${device}'; the simulators are vm250 and modbus-rpm`);
   } catch (error) {
-    if (error instanceof UsageError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+    if (error instanceof UsageError) {
       ctx.stderr.write(`simulate: ${describeError(error)}\n\n${simulateUsage}\n`);
       return 2;
     }
