@@ -365,8 +365,9 @@ async function* decodeInWorker(
     path,
     baseDayMs: stage.baseDayMs,
     utcOffsetMinutes: stage.utcOffsetMinutes ?? 0,
-    credits: 4,
+    credits: new Int32Array(new SharedArrayBuffer(4)),
   };
+  Atomics.store(data.credits, 0, 4);
   const worker = new Worker(workerFile, { workerData: data });
   const queue: ReplayWorkerMessage[] = [];
   let wake: (() => void) | null = null;
@@ -384,7 +385,8 @@ async function* decodeInWorker(
     notify();
   });
   worker.on('exit', (code) => {
-    if (code !== 0) state.failure ??= new Error(`the replay decode worker exited with code ${code}`);
+    // It exits after posting `end`; an exit before that is a failure, whatever its code.
+    state.failure ??= new Error(`the replay decode worker exited early (code ${code})`);
     notify();
   });
   try {
@@ -397,7 +399,13 @@ async function* decodeInWorker(
       }
       if (message.type === 'end') return;
       if (message.type === 'error') throw new Error(message.message);
-      yield { value: message, done: () => worker.postMessage({ type: 'credit' }) };
+      yield {
+        value: message,
+        done: () => {
+          Atomics.add(data.credits, 0, 1);
+          Atomics.notify(data.credits, 0);
+        },
+      };
     }
   } finally {
     await worker.terminate();
