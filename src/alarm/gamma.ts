@@ -26,6 +26,9 @@
  *   empty lane (a source next to the cab or at the rear door). Otherwise (a flank on a step)
  *   against the higher flank, capped at k·B. A step therefore never looks like a source, and a
  *   heavy load's shadowing cannot hide one.
+ * - at the occupancy's end, with a measured speed, each window also against the rest of the
+ *   cargo interior beyond a guard of one window (`sidebandTest`, gamma-local.ts): in a short
+ *   interior a source fills most samples, and the shadowed level and the flanks sit on it.
  *
  * Significance: the signed root of the Poisson deviance (exact-tail accuracy at small counts),
  * deflated by the baseline's own uncertainty (background: √(1 + ε²μ), ε the group's relative
@@ -42,7 +45,7 @@ import { GammaBaseline, type Report } from './gamma-baseline.js';
 import { SampleChecks, type ChannelHost } from './gamma-checks.js';
 import { ShadowLevel } from './gamma-level.js';
 import { GammaProfile } from './gamma-profile.js';
-import { localTest, type LocalHost } from './gamma-local.js';
+import { localTest, sidebandTest, type LocalHost } from './gamma-local.js';
 import { matchedTests, testThreshold, type WindowTest } from './gamma-windows.js';
 import { poissonSigma } from './stats.js';
 import type { GammaTestId, HealthCode, HealthFinding } from './types.js';
@@ -280,6 +283,14 @@ export class GammaDetector implements ChannelHost, LocalHost {
       const t = this.tests[k]!;
       for (let j = Math.max(from, this.profile.first + t.w - 1); j < n; j++)
         hit ??= localTest(this, this.tests[k]!, this.lvScreen, k, j, n - 1);
+    }
+    // Each window against the rest of the interior (once per occupancy: see sidebandTest).
+    if (this.level.known) {
+      for (const t of this.tests) {
+        const to = Math.min(n, this.level.hi + t.w);
+        for (let j = Math.max(this.profile.first + t.w - 1, this.level.lo); j < to; j++)
+          hit ??= sidebandTest(this, t, j, n - 1);
+      }
     }
     return hit;
   }
