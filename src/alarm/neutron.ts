@@ -95,7 +95,8 @@ export class NeutronDetector {
    * the latest report (a fault the device has not flagged yet: its running mean lags) is left
    * out of the tests for this occupancy (a health finding, never an alarm), and λ covers the
    * remaining tubes. λ never falls below what the (truncated) reports of the tubes in use show:
-   * a device estimate that predates a rise cannot make the background look low.
+   * a device estimate that predates a rise cannot make the background look low; one far above
+   * them predates a fall (a tube's fault ended since) and gives way to the reports.
    */
   begin(deviceCps: number | null, lines: BackgroundTracker, out: HealthFinding[]): void {
     this.reported.clear();
@@ -136,7 +137,14 @@ export class NeutronDetector {
       }
     }
     const floor = 0.1 * used;
-    if (excluded > 0 && Number.isFinite(linesLow)) {
+    // The device's estimate is from the previous occupancy's end. Reports since then far below
+    // even their truncation's upper bound mean it predates a fall (a tube's fault ended): it
+    // would hide sources until the next end, so the reports stand in.
+    const stale =
+      deviceCps !== null &&
+      Number.isFinite(linesLow) &&
+      deviceCps > 1.5 * (linesLow + (truncated ? used : 0)) + 2;
+    if ((excluded > 0 || stale) && Number.isFinite(linesLow)) {
       // The device's estimate sums every tube, the left-out one included (and lagging): the
       // tubes in use are measured by their own reports instead (truncated: +0.5 cps each).
       this.lambda = truncated ? linesLow + 0.5 * used : linesLow;
