@@ -226,6 +226,7 @@ export class GammaDetector implements ChannelHost, LocalHost {
     const counts = this.checks.validate(e.counts, dt, this);
     if (e.preTrigger && !this.armed) {
       this.base.addPre(counts, e.intervalMs / 1000);
+      this.checks.runs(this); // a channel stuck through the look-back leaves at its first sample
       return null;
     }
     if (!this.armed) {
