@@ -109,6 +109,7 @@ export class GammaDetector implements ChannelHost, LocalHost {
   private maxRaw = 0;
   private budgetN = 0;
   private levelScratch = new Float64Array(0);
+  private readonly holdCounts: Float64Array;
   /** Lowest level any streaming test used (the end re-runs everything when it ends lower). */
   private kvMinStream = 1;
   private bgScreen = new Float64Array(0);
@@ -137,6 +138,7 @@ export class GammaDetector implements ChannelHost, LocalHost {
       ...(o.maxSuppression === undefined ? {} : { maxSuppression: o.maxSuppression }),
       ...(o.cabMaxM === undefined ? {} : { cabMaxM: o.cabMaxM }),
     });
+    this.holdCounts = new Float64Array(c);
     this.epsG = new Float64Array(this.profile.groups);
     this.expG = new Float64Array(this.profile.groups);
     this.reportFn = (code, ch, message) => this.report(code, ch, message);
@@ -266,6 +268,7 @@ export class GammaDetector implements ChannelHost, LocalHost {
     if (!this.armed) return null;
     const n = this.profile.n;
     const end = n - holdin >= this.profile.first + 15 ? n - holdin : n;
+    if (this.base.deferred) this.settleRise(holdin);
     if (this.level.known) this.level.setInterior(this.speedMps, this.intervalS, end);
     this.rebuildLevel(end);
     this.refreshScreens();
@@ -294,6 +297,32 @@ export class GammaDetector implements ChannelHost, LocalHost {
       }
     }
     return hit;
+  }
+
+  /**
+   * The look-back said the background rose since the reports (or a source approached): the
+   * second half of the hold-in, the empty lane after the vehicle, decides. A confirmed rise
+   * raises the baseline and every test is run again against it; decisions were held meanwhile.
+   */
+  private settleRise(holdin: number): void {
+    const n = this.profile.n;
+    const h = Math.floor(holdin / 2);
+    const ok = h >= 2 && n - h > this.profile.first + 5;
+    const hold = this.holdCounts;
+    for (let c = 0; c < this.channels; c++) hold[c] = ok ? this.profile.window(c, n - h - 1, n - 1) : 0;
+    if (!this.base.confirmRise(this.profile, hold, ok ? h * this.intervalS : 0)) return;
+    this.refreshGroups();
+    this.updateThreshold();
+    this.maxSigma = 0;
+    this.maxRaw = 0;
+    this.best = null;
+    this.bestSample = -1;
+    this.bestCentre = -1;
+    this.bestLevel = 1;
+    this.kvMinStream = 1;
+    this.rebuildLevel(n);
+    this.refreshScreens();
+    this.retest();
   }
 
   private addLevel(i: number): void {
@@ -466,7 +495,7 @@ export class GammaDetector implements ChannelHost, LocalHost {
       this.bestCentre = centre;
       this.bestLevel = level;
     }
-    if (z < this.thresholdRaw) return null;
+    if (z < this.thresholdRaw || this.base.deferred) return null;
     return { sigma: z, test: { group, windowS: round3(t.w * this.intervalS), baseline }, sample: i };
   }
 
