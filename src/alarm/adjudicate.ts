@@ -37,6 +37,12 @@ export interface AdjudicationOptions {
   readonly driverSide?: 'master' | 'slave';
   /** An excess this far behind the vehicle's front (m) is in the cab. Default 2.6. */
   readonly cabLengthM?: number;
+  /**
+   * A point-like excess within this of the cab's end (m) may be the first metre of cargo: the
+   * position scatters by ~0.4–0.5 m there (the speed changes over the pass, peaks are placed on
+   * 200 ms samples), so it is investigated, not released as in the cab. Default 0.3.
+   */
+  readonly cabMarginM?: number;
   /** Vehicles shorter than this (m) are cars: no cargo section. Default 8. */
   readonly carLengthM?: number;
   /** Smallest category probability that may RELEASE. Default 0.8. */
@@ -112,6 +118,7 @@ export function adjudicate(input: AdjudicationInput, o: AdjudicationOptions = {}
   }
   let localizedInCargo = false;
   let inCab = false;
+  let nearCargo = false;
   let isCar = false;
   if (gamma.alarm) {
     const t = gamma.bestTest;
@@ -141,6 +148,7 @@ export function adjudicate(input: AdjudicationInput, o: AdjudicationOptions = {}
     add({ NORM: WEIGHTS.coverageNorm }, clamp((f.coverage - 0.35) / 0.15, -1, 1));
     isCar = f.vehicleLengthM !== null && f.vehicleLengthM < (o.carLengthM ?? 8);
     inCab = !isCar && f.alongM !== null && f.alongM <= (o.cabLengthM ?? 2.6);
+    nearCargo = inCab && f.alongM! > (o.cabLengthM ?? 2.6) - (o.cabMarginM ?? 0.3);
     const where = describePosition(f, isCar, inCab);
     if (broadByWidth) {
       reasons.push(
@@ -172,6 +180,12 @@ export function adjudicate(input: AdjudicationInput, o: AdjudicationOptions = {}
       );
     }
     if (!broadByWidth && !isCar && !inCab) localizedInCargo = true;
+    if (!broadByWidth && nearCargo) {
+      localizedInCargo = true;
+      reasons.push(
+        `${fmt(f.alongM!, 1)} m behind the front is within ${fmt(o.cabMarginM ?? 0.3, 1)} m of the cab's end: it may be in the cargo`,
+      );
+    }
   }
 
   let probabilities = softmax(ll);
@@ -183,7 +197,7 @@ export function adjudicate(input: AdjudicationInput, o: AdjudicationOptions = {}
     category,
     confidence,
     localizedInCargo,
-    inCab: inCab || isCar,
+    inCab: (inCab && !nearCargo) || isCar,
     reasons,
   });
   return {
