@@ -28,7 +28,9 @@
  *   heavy load's shadowing cannot hide one.
  * - at the occupancy's end, with a measured speed, each window also against the rest of the
  *   cargo interior beyond a guard of one window (`sidebandTest`, gamma-local.ts): in a short
- *   interior a source fills most samples, and the shadowed level and the flanks sit on it.
+ *   interior a source fills most samples, and the shadowed level and the flanks sit on it;
+ *   and the interior fitted as a flat level plus a point source's peak (`profileFitTest`,
+ *   gamma-fit.ts), which tells the peak from the level with the peak's own samples.
  *
  * Significance: the signed root of the Poisson deviance (exact-tail accuracy at small counts),
  * deflated by the baseline's own uncertainty (background: √(1 + ε²μ), ε the group's relative
@@ -45,6 +47,7 @@ import { GammaBaseline, type Report } from './gamma-baseline.js';
 import { SampleChecks, type ChannelHost } from './gamma-checks.js';
 import { ShadowLevel } from './gamma-level.js';
 import { GammaProfile } from './gamma-profile.js';
+import { profileFitTest } from './gamma-fit.js';
 import { localTest, sidebandTest, type LocalHost } from './gamma-local.js';
 import { matchedTests, testThreshold, type WindowTest } from './gamma-windows.js';
 import { poissonSigma } from './stats.js';
@@ -295,6 +298,9 @@ export class GammaDetector implements ChannelHost, LocalHost {
         for (let j = Math.max(this.profile.first + t.w - 1, this.level.lo); j < to; j++)
           hit ??= sidebandTest(this, t, j, n - 1);
       }
+      // The fit costs a few window tests per sample: only where the windows already see 3.5σ.
+      if (this.speedMps !== null && this.maxSigma >= 3.5)
+        hit ??= profileFitTest(this, this.speedMps, this.intervalS, this.distances, n - 1);
     }
     return hit;
   }
