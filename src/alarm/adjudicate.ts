@@ -43,6 +43,13 @@ export interface AdjudicationOptions {
    * 200 ms samples), so it is investigated, not released as in the cab. Default 0.3.
    */
   readonly cabMarginM?: number;
+  /**
+   * Share of a medical excess the driver's pillar must see beyond an even split, as
+   * (driver − other)/(sum): the patient sits 0.35–0.95 m off the centre line (SPEC §2), which
+   * splits a cab source ≥ 60/40; a threat released as medical was seen evenly or from the
+   * passenger's side. Not applied without two pillars. Default 0.15.
+   */
+  readonly medicalSideMin?: number;
   /** Vehicles shorter than this (m) are cars: no cargo section. Default 8. */
   readonly carLengthM?: number;
   /** Smallest category probability that may RELEASE. Default 0.8. */
@@ -247,7 +254,17 @@ function decide(input: AdjudicationInput, o: AdjudicationOptions, v: Verdict): A
     r.push(`RELEASE: NORM (${Math.round(v.confidence * 100)} %), no localized excess`);
     return 'RELEASE';
   }
+  const f = input.features;
+  const towardDriver =
+    f.asymmetry === null ? null : (o.driverSide ?? 'master') === 'master' ? f.asymmetry : -f.asymmetry;
+  const sideMin = o.medicalSideMin ?? 0.15;
   if (v.category === 'medical' && v.confidence >= p && v.inCab && (o.releaseMedical ?? true)) {
+    if (towardDriver !== null && towardDriver < sideMin) {
+      r.push(
+        `INVESTIGATE: medical in the cab, but ${Math.round(((1 + towardDriver) / 2) * 100)} % of the excess on the driver's pillar — a patient sits on the driver's side`,
+      );
+      return 'INVESTIGATE';
+    }
     r.push(
       `RELEASE: medical isotope in the cab (${Math.round(v.confidence * 100)} %): confirm with the driver's paperwork`,
     );
