@@ -270,10 +270,12 @@ export class GammaDetector implements ChannelHost, LocalHost {
   finish(holdin: number): GammaHit | null {
     if (!this.armed) return null;
     const n = this.profile.n;
-    const end = n - holdin >= this.profile.first + 15 ? n - holdin : n;
+    // The vehicle's own samples (the hold-in is the empty lane again, even behind a short car).
+    const end = n - holdin > this.profile.first + 3 ? n - holdin : n;
     if (this.base.deferred) this.settleRise(holdin);
     if (this.level.known) this.level.setInterior(this.speedMps, this.intervalS, end);
     this.rebuildLevel(end);
+    if (this.extendInterior()) this.rebuildLevel(end);
     this.refreshScreens();
     // Windows tested while streaming against a level no lower than the final one cannot turn
     // into alarms now, except those whose flanks the end (or the interior's end) cut: only the
@@ -329,6 +331,31 @@ export class GammaDetector implements ChannelHost, LocalHost {
     this.rebuildLevel(n);
     this.refreshScreens();
     this.retest();
+  }
+
+  /**
+   * The interior starts where a cab of `cabMaxM` (+10 % for the speed) surely ends; behind a
+   * shorter cab the cargo's level is measured earlier. Walking back from the interior's start,
+   * each sample at the cargo's level (below the midpoint to the full background and within 1σ
+   * of the level) joins it, down to a 2.5 m cab (SPEC §2, −10 %). A cab sample, or one a
+   * source lifts, stops the walk: the interior grows only where it is seen to be cargo — in a
+   * short, fast truck that is a quarter more samples for the level and the tests.
+   */
+  private extendInterior(): boolean {
+    const L = this.level;
+    if (!L.known || !(L.kv < 1) || this.speedMps === null) return false;
+    const mu = this.expectedGroup(this.profile.sumGroup);
+    if (!(mu > 0)) return false;
+    const floor = Math.max(
+      this.profile.first,
+      Math.ceil((0.9 * (2.5 + 0.5)) / this.speedMps / this.intervalS),
+    );
+    const bar = Math.min((mu * (1 + L.kv)) / 2, L.kv * mu + Math.sqrt(L.kv * mu));
+    let k = L.lo;
+    while (k - 1 >= floor && this.profile.at(this.profile.sumGroup, k - 1) <= bar) k--;
+    if (k === L.lo) return false;
+    L.lo = k;
+    return true;
   }
 
   private addLevel(i: number): void {
