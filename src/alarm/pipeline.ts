@@ -253,6 +253,7 @@ class Pipeline implements AlarmPipeline {
       this.findings.push(finding('speed-missing', null, null, 'no speed reported: nominal peak widths used'));
     }
     const gammaAlarm = this.gamma.maxSigma >= this.gamma.threshold;
+    this.neutron.settle(this.findings);
     const anyAlarm = gammaAlarm || this.neutron.alarm;
     if (anyAlarm && this.gamma.profile.truncated)
       doubts.push('the profile was truncated: the excess cannot be placed');
