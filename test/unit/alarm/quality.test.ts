@@ -127,8 +127,10 @@ describe('detector faults the reports have not shown', () => {
       gamma: (_i, c) => (c === 0 ? 400 : BG[c]! / 5),
     });
     // The builder draws Poisson counts: make channel 0 exactly constant.
-    for (const e of lane.events) if (e.kind === 'sample' && e.radiation === 'gamma') e.counts[0] = 400;
-    const a = last(assessments(run(createAlarmPipeline(VM250), lane.events)));
+    const events = lane.events.map((e) =>
+      e.kind === 'sample' && e.radiation === 'gamma' ? { ...e, counts: [400, ...e.counts.slice(1)] } : e,
+    );
+    const a = last(assessments(run(createAlarmPipeline(VM250), events)));
     expect(a.gamma.alarm).toBe(false);
     expect(a.health.map((h) => h.code)).toContain('stuck-channel');
   });
