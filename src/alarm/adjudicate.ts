@@ -60,6 +60,13 @@ export interface AdjudicationOptions {
   readonly bumpSigma?: number;
   /** Smallest share of the vehicle a NORM excess must cover to be released. Default 0.5. */
   readonly normMinCoverage?: number;
+  /**
+   * Largest pillar asymmetry, (master − slave)/(sum) of the excess, a NORM finding may have to
+   * be released. Bulk NORM spreads across the cargo's width and is seen about evenly by both
+   * pillars (SPEC §2); 0.6 is 80 % on one side, more than a load centred up to ~1 m off the
+   * centre line gives. Not applied without two pillars. Default 0.6.
+   */
+  readonly normMaxAsymmetry?: number;
 }
 
 export interface AdjudicationInput {
@@ -247,6 +254,15 @@ function decide(input: AdjudicationInput, o: AdjudicationOptions, v: Verdict): A
     // almost as wide as a short load, but it never covers half the vehicle.
     r.push(
       `INVESTIGATE: the excess covers ${Math.round(input.features.coverage * 100)} % of the vehicle — too little for a bulk load to be released as NORM`,
+    );
+    return 'INVESTIGATE';
+  }
+  const maxAsym = o.normMaxAsymmetry ?? 0.6;
+  const asym = input.features.asymmetry;
+  if (v.category === 'NORM' && v.confidence >= p && asym !== null && Math.abs(asym) >= maxAsym) {
+    // A bulk load is seen from both pillars; one pillar seeing most of it is a source off-centre.
+    r.push(
+      `INVESTIGATE: ${Math.round(((1 + Math.abs(asym)) / 2) * 100)} % of the excess on one pillar — too one-sided for a bulk load to be released as NORM`,
     );
     return 'INVESTIGATE';
   }

@@ -246,3 +246,66 @@ describe('releases near the cab', () => {
     }
   });
 });
+
+describe('NORM releases and the pillars', () => {
+  // A plateau over most of a 16 m truck's cargo, as the device alarms on for a bulk load.
+  const features = (asymmetry: number): ProfileFeatures => ({
+    samples: 60,
+    speedMps: 2.5,
+    vehicleS: 7,
+    vehicleLengthM: 16,
+    suppression: 0.1,
+    excessCounts: 4000,
+    peakTimeS: 3.5,
+    position: 0.55,
+    alongM: 8.8,
+    widthS: 4.6,
+    pointWidthS: 1.38,
+    widthRatio: 3.3,
+    coverage: 0.75,
+    asymmetry,
+    asymmetryError: 0.03,
+    upperFraction: 0.5,
+    bump: null,
+  });
+  const input = (f: ProfileFeatures): AdjudicationInput => ({
+    gamma: {
+      alarm: true,
+      maxSigma: 7,
+      backgroundCps: 1200,
+      suppression: 0.1,
+      bestTest: { group: 'sum', windowS: 1.8, baseline: 'local' },
+    },
+    neutron: {
+      alarm: false,
+      maxCounts: 3,
+      backgroundCps: 12,
+      backgroundSource: 'device',
+      minPValue: 1,
+      shipEffectSuspect: false,
+    },
+    features: f,
+    shipEffectReason: null,
+    speedKph: 9,
+    doubts: [],
+    deviceAlarm: true,
+  });
+
+  it('releases a plateau both pillars see about evenly', () => {
+    for (const asymmetry of [0.05, -0.3]) {
+      const a = adjudicate(input(features(asymmetry)));
+      expect(a.category).toBe('NORM');
+      expect(a.disposition).toBe('RELEASE');
+    }
+  });
+
+  it('investigates one with 80 % or more on one pillar: a source off-centre, not a bulk load', () => {
+    // tune-b lane 2 (issue 4): a threat 0.8 m off-centre under a 7 % shadow, 88 % on the master
+    // pillar, was released as NORM.
+    for (const asymmetry of [0.76, -0.65]) {
+      const a = adjudicate(input(features(asymmetry)));
+      expect(a.disposition).toBe('INVESTIGATE');
+      expect(a.reasons.join(' ')).toMatch(/too one-sided for a bulk load/);
+    }
+  });
+});
