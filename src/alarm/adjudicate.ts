@@ -37,6 +37,19 @@ export interface AdjudicationOptions {
   readonly driverSide?: 'master' | 'slave';
   /** An excess this far behind the vehicle's front (m) is in the cab. Default 2.6. */
   readonly cabLengthM?: number;
+  /**
+   * A point-like excess within this of the cab's end (m) may be the first metre of cargo: the
+   * position scatters by ~0.4–0.5 m there (the speed changes over the pass, peaks are placed on
+   * 200 ms samples), so it is investigated, not released as in the cab. Default 0.3.
+   */
+  readonly cabMarginM?: number;
+  /**
+   * Share of a medical excess the driver's pillar must see beyond an even split, as
+   * (driver − other)/(sum): the patient sits 0.35–0.95 m off the centre line (SPEC §2), which
+   * splits a cab source ≥ 60/40; a threat released as medical was seen evenly or from the
+   * passenger's side. Not applied without two pillars. Default 0.15.
+   */
+  readonly medicalSideMin?: number;
   /** Vehicles shorter than this (m) are cars: no cargo section. Default 8. */
   readonly carLengthM?: number;
   /** Smallest category probability that may RELEASE. Default 0.8. */
@@ -47,6 +60,13 @@ export interface AdjudicationOptions {
   readonly bumpSigma?: number;
   /** Smallest share of the vehicle a NORM excess must cover to be released. Default 0.5. */
   readonly normMinCoverage?: number;
+  /**
+   * Largest pillar asymmetry, (master − slave)/(sum) of the excess, a NORM finding may have to
+   * be released. Bulk NORM spreads across the cargo's width and is seen about evenly by both
+   * pillars (SPEC §2); 0.6 is 80 % on one side, more than a load centred up to ~1 m off the
+   * centre line gives. Not applied without two pillars. Default 0.6.
+   */
+  readonly normMaxAsymmetry?: number;
 }
 
 export interface AdjudicationInput {
@@ -112,6 +132,7 @@ export function adjudicate(input: AdjudicationInput, o: AdjudicationOptions = {}
   }
   let localizedInCargo = false;
   let inCab = false;
+  let nearCargo = false;
   let isCar = false;
   if (gamma.alarm) {
     const t = gamma.bestTest;
@@ -141,6 +162,7 @@ export function adjudicate(input: AdjudicationInput, o: AdjudicationOptions = {}
     add({ NORM: WEIGHTS.coverageNorm }, clamp((f.coverage - 0.35) / 0.15, -1, 1));
     isCar = f.vehicleLengthM !== null && f.vehicleLengthM < (o.carLengthM ?? 8);
     inCab = !isCar && f.alongM !== null && f.alongM <= (o.cabLengthM ?? 2.6);
+    nearCargo = inCab && f.alongM! > (o.cabLengthM ?? 2.6) - (o.cabMarginM ?? 0.3);
     const where = describePosition(f, isCar, inCab);
     if (broadByWidth) {
       reasons.push(
@@ -172,6 +194,12 @@ export function adjudicate(input: AdjudicationInput, o: AdjudicationOptions = {}
       );
     }
     if (!broadByWidth && !isCar && !inCab) localizedInCargo = true;
+    if (!broadByWidth && nearCargo) {
+      localizedInCargo = true;
+      reasons.push(
+        `${fmt(f.alongM!, 1)} m behind the front is within ${fmt(o.cabMarginM ?? 0.3, 1)} m of the cab's end: it may be in the cargo`,
+      );
+    }
   }
 
   let probabilities = softmax(ll);
@@ -183,7 +211,7 @@ export function adjudicate(input: AdjudicationInput, o: AdjudicationOptions = {}
     category,
     confidence,
     localizedInCargo,
-    inCab: inCab || isCar,
+    inCab: (inCab && !nearCargo) || isCar,
     reasons,
   });
   return {
@@ -229,11 +257,30 @@ function decide(input: AdjudicationInput, o: AdjudicationOptions, v: Verdict): A
     );
     return 'INVESTIGATE';
   }
+  const maxAsym = o.normMaxAsymmetry ?? 0.6;
+  const asym = input.features.asymmetry;
+  if (v.category === 'NORM' && v.confidence >= p && asym !== null && Math.abs(asym) >= maxAsym) {
+    // A bulk load is seen from both pillars; one pillar seeing most of it is a source off-centre.
+    r.push(
+      `INVESTIGATE: ${Math.round(((1 + Math.abs(asym)) / 2) * 100)} % of the excess on one pillar — too one-sided for a bulk load to be released as NORM`,
+    );
+    return 'INVESTIGATE';
+  }
   if (v.category === 'NORM' && v.confidence >= p) {
     r.push(`RELEASE: NORM (${Math.round(v.confidence * 100)} %), no localized excess`);
     return 'RELEASE';
   }
+  const f = input.features;
+  const towardDriver =
+    f.asymmetry === null ? null : (o.driverSide ?? 'master') === 'master' ? f.asymmetry : -f.asymmetry;
+  const sideMin = o.medicalSideMin ?? 0.15;
   if (v.category === 'medical' && v.confidence >= p && v.inCab && (o.releaseMedical ?? true)) {
+    if (towardDriver !== null && towardDriver < sideMin) {
+      r.push(
+        `INVESTIGATE: medical in the cab, but ${Math.round(((1 + towardDriver) / 2) * 100)} % of the excess on the driver's pillar — a patient sits on the driver's side`,
+      );
+      return 'INVESTIGATE';
+    }
     r.push(
       `RELEASE: medical isotope in the cab (${Math.round(v.confidence * 100)} %): confirm with the driver's paperwork`,
     );

@@ -115,7 +115,10 @@ export function extractFeatures(
   // With a measured speed, the shadowed level holds only while the cargo is in the plane: the
   // cab, the look-back and the hold-in are at the full background. Measuring them against the
   // cargo's level would turn the cab into "excess" and widen a point source into a plateau.
-  const base = (i: number, m: number): number => (d.shadowedAt(i) ? level : Math.max(level, 1 - 0.05)) * m;
+  // Once the rear has crossed the plane the lane is empty: the full background, not the cab's.
+  const gone = d.level.known ? d.level.hi : Infinity;
+  const base = (i: number, m: number): number =>
+    (d.shadowedAt(i) ? level : i >= gone ? Math.max(level, 1) : Math.max(level, 1 - 0.05)) * m;
 
   // Peak of the excess, smoothed over a point source's width.
   const pointWidthS = v === null ? null : (1.533 * (o.referenceDistanceM ?? 2.25)) / v;

@@ -4,9 +4,15 @@
  *
  * The robust line estimate of each channel is checked against the pre-trigger look-back: a
  * look-back consistent with it is averaged in (inverse-variance), a look-back far *below* it
- * means the background fell and is used instead (a source cannot lower counts), one far above
- * it is ignored (an approaching source or a rise: kept conservative). Those ratios are the median
- * over the channels (one odd panel cannot move it).
+ * means the background fell and is used instead (a source cannot lower counts). Those ratios are
+ * the median over the channels (one odd panel cannot move it; its error is the channels' own).
+ * A look-back above it (> 2σ) — the background rose since the reports (they lag by the device's
+ * averaging and a median over 45 s), or a source is approaching — keeps the reports and defers
+ * the decisions, and so does one channel standing > 4σ + 2 % above the others: the second half
+ * of the hold-in, the empty lane after the vehicle, tells the two apart ({@link
+ * GammaBaseline.confirmRise}). Where it stands as high, the baseline is raised to the lower of
+ * the two and the tests re-run: a lagging report was how drift at a few thousand cps made
+ * false alarms.
  *
  * A channel whose reports still lag a level change (settling: a fault started or ended, a dead
  * or stuck channel recovered, an unflagged jump), or a faulted channel whose look-back disagrees
@@ -44,6 +50,16 @@ export class GammaBaseline {
   private readonly first: Float64Array;
   private firstN = 0;
   private readonly ratios: Float64Array;
+  /**
+   * A look-back far above the reports: the background rose since them, or a source is
+   * approaching. `riseAll` is the look-back's common ratio (0: none) and `riseErr` its error;
+   * `rose[c]` the ratio of a channel whose own look-back stands out (0: none). Decisions wait
+   * for the hold-in ({@link confirmRise}).
+   */
+  private riseAll = 0;
+  private riseErr = 0;
+  private readonly rose: Float64Array;
+  deferred = false;
 
   constructor(
     readonly channels: number,
@@ -55,6 +71,7 @@ export class GammaBaseline {
     this.epsOwn = new Float64Array(channels);
     this.first = new Float64Array(channels);
     this.ratios = new Float64Array(channels);
+    this.rose = new Float64Array(channels);
   }
 
   reset(): void {
@@ -66,6 +83,9 @@ export class GammaBaseline {
     this.first.fill(0);
     this.firstN = 0;
     this.epsilon = 0;
+    this.riseAll = 0;
+    this.rose.fill(0);
+    this.deferred = false;
   }
 
   addPre(counts: ArrayLike<number>, seconds: number): void {
@@ -144,6 +164,7 @@ export class GammaBaseline {
     let b = 0;
     let p = 0;
     let nr = 0;
+    let inv = 0;
     for (let c = 0; c < this.channels; c++) {
       const v = tracker.cps(c);
       this.bg[c] = Number.isFinite(v) ? v : 0;
@@ -191,6 +212,7 @@ export class GammaBaseline {
       }
       b += this.bg[c]! * preT;
       p += this.pre[c]!;
+      inv += 1 / (this.bg[c]! * preT);
       this.ratios[nr++] = this.pre[c]! / (this.bg[c]! * preT);
     }
     const eLines = Math.max(this.floor, tracker.relativeSpread());
@@ -198,7 +220,9 @@ export class GammaBaseline {
     if (!(preT > 0) || !(b > 0)) return;
     const r = nr >= 3 ? medianInPlace(this.ratios, nr) : p / b;
     if (nr >= 3) this.levelChanges(profile, names, preT, r, report);
-    const ePre = 1 / Math.sqrt(b);
+    // The median's error comes from the channels' own counts (1.25 σ/√n for alike ones): a
+    // faulted channel at 25× the others' rate must not make the median look precise.
+    const ePre = nr >= 3 ? (1.2533 * Math.sqrt(inv)) / nr : 1 / Math.sqrt(b);
     const z = (r - 1) / Math.hypot(eLines, ePre);
     let k = 1;
     if (z < -4) {
@@ -210,13 +234,78 @@ export class GammaBaseline {
           null,
           `look-back ${Math.round((1 - r) * 100)} % below the background reports: the background fell or a panel weakened`,
         );
-    } else if (z <= 4) {
+    } else if (z > 2) {
+      // Far above: a rise since the reports, or an approaching source (the cab's medical
+      // patient lifts the look-back; it is gone from the hold-in). The reports stay the
+      // baseline until the hold-in tells which ({@link confirmRise}).
+      this.riseAll = r;
+      this.riseErr = ePre;
+      this.deferred = true;
+    } else {
       const wl = 1 / (eLines * eLines);
       const wp = 1 / (ePre * ePre);
       k = (wl + r * wp) / (wl + wp);
       this.epsilon = Math.max(this.floor, 1 / Math.sqrt(wl + wp));
     }
     for (let c = 0; c < this.channels; c++) if (this.own[c] === 0) this.bg[c]! *= k;
+    // One channel far above the others' ratio (a fault recovering, its reports' median still
+    // low; or a source on its side): it too waits for the hold-in.
+    for (let c = 0; c < this.channels; c++) {
+      if (this.own[c] === 1 || !profile.usable(c) || !(this.bg[c]! > 0)) continue;
+      const mu = (r / k) * this.bg[c]! * preT;
+      if (this.pre[c]! - mu > 4 * Math.sqrt(mu) + 0.02 * mu) {
+        this.rose[c] = this.pre[c]! / (this.bg[c]! * preT);
+        this.deferred = true;
+      }
+    }
+  }
+
+  /**
+   * The hold-in's verdict on a rise the look-back suggested: `hold[c]` counts of channel c over
+   * `holdS` seconds after the vehicle left. A rise is confirmed where the hold-in stands as far
+   * above the reports as the look-back did (a source, at the front or the rear, lifts one of
+   * them only); the baseline then takes the lower of the two (a source only adds counts).
+   * Returns whether the baseline changed (the tests must then be re-run).
+   */
+  confirmRise(profile: GammaProfile, hold: ArrayLike<number>, holdS: number): boolean {
+    if (!this.deferred) return false;
+    this.deferred = false;
+    let changed = false;
+    if (!(holdS > 0)) return false;
+    for (let c = 0; c < this.channels; c++) {
+      if (!(this.rose[c]! > 0) || this.own[c] === 1 || !profile.usable(c)) continue;
+      const mu = this.bg[c]! * holdS;
+      const q = hold[c]! / mu;
+      const sq = 1 / Math.sqrt(mu);
+      const sr = 1 / Math.sqrt(this.pre[c]!);
+      if (q - 1 <= 3 * sq || Math.abs(q - this.rose[c]!) > 3 * Math.hypot(sq, sr)) continue;
+      const useHold = q < this.rose[c]!;
+      this.own[c] = 1;
+      this.bg[c]! *= useHold ? q : this.rose[c]!;
+      this.epsOwn[c] = useHold ? sq : sr;
+      changed = true;
+    }
+    if (this.riseAll > 0) {
+      let mu = 0;
+      let h = 0;
+      for (let c = 0; c < this.channels; c++) {
+        if (this.own[c] === 1 || !profile.usable(c)) continue;
+        mu += this.bg[c]! * holdS;
+        h += hold[c]!;
+      }
+      const q = mu > 0 ? h / mu : 0;
+      const sq = 1 / Math.sqrt(Math.max(1, mu));
+      if (
+        q - 1 > 3 * Math.hypot(sq, this.epsilon) &&
+        Math.abs(q - this.riseAll) <= 3 * Math.hypot(sq, this.riseErr)
+      ) {
+        const k = Math.min(q, this.riseAll);
+        for (let c = 0; c < this.channels; c++) if (this.own[c] === 0) this.bg[c]! *= k;
+        this.epsilon = Math.max(this.floor, q < this.riseAll ? sq : this.riseErr);
+        changed = true;
+      }
+    }
+    return changed;
   }
 
   /**

@@ -3,7 +3,9 @@
  * count or is beyond the detector's range leaves its channel out (it reads as the expected count
  * meanwhile); a channel that reads 0 four times in a row where ≥ 5 counts are due is dead, one
  * that repeats the same count `stuckSamples` times where ≥ 3 are due is stuck. Poisson counts do
- * neither by chance (P(0) = e^−μ, P(same value) < 1/√(2πμ)). Allocation-free per sample.
+ * neither by chance (P(0) = e^−μ, P(same value) < 1/√(2πμ)). The look-back samples count
+ * toward the runs; a stuck run is shorter where the counts are high ({@link stuckRun}).
+ * Allocation-free per sample.
  */
 import type { HealthCode } from './types.js';
 
@@ -88,7 +90,7 @@ export class SampleChecks {
           `${this.names[c]!} counts 0 while ${mu.toFixed(0)} are expected per sample`,
         );
         host.disableChannel(c);
-      } else if (x > 0 && mu >= 3 && this.runLength[c]! >= this.stuckSamples) {
+      } else if (x > 0 && mu >= 3 && this.runLength[c]! >= Math.min(this.stuckSamples, stuckRun(mu))) {
         host.report(
           'stuck-channel',
           c,
@@ -98,4 +100,13 @@ export class SampleChecks {
       }
     }
   }
+}
+
+/**
+ * Identical counts in a row that make a channel stuck at `mu` expected counts per sample: Poisson
+ * repeats a value with P ≈ 1/√(4πμ), so the run is the one whose chance is below 1e-7 — 8 at a
+ * few counts, 5 from ~300 (a channel stuck through the look-back is out before its first test).
+ */
+function stuckRun(mu: number): number {
+  return Math.max(5, Math.ceil(1 + 7 / Math.log10(Math.sqrt(4 * Math.PI * mu))));
 }

@@ -15,7 +15,9 @@
  * enter the level; a local test may lean on one flank when the other leaves the interior (the
  * cab before it, the empty lane after it) — a source next to the cab or at the rear door is
  * tested against the cargo's level instead of being lost in the step. Without a speed the whole
- * profile is used and both flanks are always required.
+ * profile is used and both flanks are always required. At the end the detector moves the start
+ * back over samples seen at the cargo's level, behind a cab shorter than `cabMaxM`
+ * (GammaDetector.extendInterior).
  */
 export interface LevelOptions {
   /** Largest suppression believed (SPEC §2: 30 %). Default 0.3. */

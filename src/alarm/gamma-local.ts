@@ -182,3 +182,58 @@ function atLevel(
   const k = b - a;
   return h.profile.window(g, a, b) / k <= level + tail + Math.min(depth, 3 * Math.sqrt(level / k));
 }
+
+/**
+ * The window against the rest of the cargo interior (at the occupancy's end, with a measured
+ * speed): the level is the mean of the interior samples outside the window and a guard of one
+ * window on each side — both sides pooled when they agree within 3σ, else the higher one (a
+ * step in the load never looks like a source). For the short interiors of short, fast trucks:
+ * a source's peak and tails fill so much of them that the shadowed level (their 10–60 %
+ * quantile range) and the flanks sit on the source itself, which hid sources of 8–11σ. Samples
+ * of the window outside the interior are at the full background (the upper envelope, as in the
+ * model test); the level's own Poisson error deflates the result. A source's tails beyond the
+ * guard only raise the level: conservative.
+ */
+export function sidebandTest(h: LocalHost, t: WindowTest, j: number, last: number): GammaHit | null {
+  const L = h.level;
+  if (!L.known || !Number.isFinite(L.hi)) return null;
+  const lo = j - t.w;
+  const inside = Math.min(j + 1, L.hi) - Math.max(lo + 1, L.lo);
+  if (2 * inside < t.w) return null;
+  const leftA = Math.max(L.lo, h.profile.first);
+  const leftB = lo + 1 - t.w;
+  const rightA = j + 1 + t.w;
+  const rightB = Math.min(L.hi, last + 1);
+  const nl = Math.max(0, leftB - leftA);
+  const nr = Math.max(0, rightB - rightA);
+  if (nl + nr < 3) return null;
+  let hit: GammaHit | null = null;
+  for (let g = 0; g < h.profile.groups; g++) {
+    if (!h.groupUsable(g)) continue;
+    const cap = h.expectedGroup(g);
+    const cl = nl > 0 ? h.profile.window(g, leftA - 1, leftB - 1) : 0;
+    const cr = nr > 0 ? h.profile.window(g, rightA - 1, rightB - 1) : 0;
+    let rate = (cl + cr) / (nl + nr);
+    let m = nl + nr;
+    if (nl >= 3 && nr >= 3 && Math.abs(cl / nl - cr / nr) > 3 * Math.sqrt(cl / (nl * nl) + cr / (nr * nr))) {
+      const left = cl / nl >= cr / nr;
+      rate = left ? cl / nl : cr / nr;
+      m = left ? nl : nr;
+    } else if (nl >= 3 && nr < 3) {
+      rate = cl / nl;
+      m = nl;
+    } else if (nr >= 3 && nl < 3) {
+      rate = cr / nr;
+      m = nr;
+    }
+    if (!(rate > 0) || rate >= cap) continue; // no suppression: the background test covers it
+    const n = h.profile.window(g, lo, j);
+    const mu = rate * inside + cap * (t.w - inside);
+    const sd = Math.sqrt(rate / m) * inside;
+    const inflation = Math.sqrt(1 + (sd * sd) / mu);
+    if ((n - mu) / (Math.sqrt(mu) * inflation) <= h.bar) continue;
+    const centre = j - (t.w - 1) / 2;
+    hit ??= h.consider(poissonSigma(n, mu) / inflation, g, t, 'local', last, centre, mu / (cap * t.w));
+  }
+  return hit;
+}

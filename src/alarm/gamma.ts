@@ -26,6 +26,11 @@
  *   empty lane (a source next to the cab or at the rear door). Otherwise (a flank on a step)
  *   against the higher flank, capped at k·B. A step therefore never looks like a source, and a
  *   heavy load's shadowing cannot hide one.
+ * - at the occupancy's end, with a measured speed, each window also against the rest of the
+ *   cargo interior beyond a guard of one window (`sidebandTest`, gamma-local.ts): in a short
+ *   interior a source fills most samples, and the shadowed level and the flanks sit on it;
+ *   and the interior fitted as a flat level plus a point source's peak (`profileFitTest`,
+ *   gamma-fit.ts), which tells the peak from the level with the peak's own samples.
  *
  * Significance: the signed root of the Poisson deviance (exact-tail accuracy at small counts),
  * deflated by the baseline's own uncertainty (background: √(1 + ε²μ), ε the group's relative
@@ -42,7 +47,8 @@ import { GammaBaseline, type Report } from './gamma-baseline.js';
 import { SampleChecks, type ChannelHost } from './gamma-checks.js';
 import { ShadowLevel } from './gamma-level.js';
 import { GammaProfile } from './gamma-profile.js';
-import { localTest, passesScreen, screenedLocalTest, type LocalHost } from './gamma-local.js';
+import { profileFitTest } from './gamma-fit.js';
+import { localTest, passesScreen, screenedLocalTest, sidebandTest, type LocalHost } from './gamma-local.js';
 import { MatchedTestCache, testThreshold, type WindowTest } from './gamma-windows.js';
 import { poissonSigma } from './stats.js';
 import type { GammaTestId, HealthCode, HealthFinding } from './types.js';
@@ -84,6 +90,8 @@ export class GammaDetector implements ChannelHost, LocalHost {
   readonly profile: GammaProfile;
   private readonly nSigma: number;
   private readonly windowLists: MatchedTestCache;
+  /** Source-to-panel distances whose peak widths are tested (m); the profile fit's too. */
+  private readonly distances: readonly number[];
   private readonly names: readonly string[];
   private readonly base: GammaBaseline;
   private readonly checks: SampleChecks;
@@ -105,6 +113,7 @@ export class GammaDetector implements ChannelHost, LocalHost {
   private maxRaw = 0;
   private budgetN = 0;
   private levelScratch = new Float64Array(0);
+  private readonly holdCounts: Float64Array;
   /** Lowest level any streaming test used (the end re-runs everything when it ends lower). */
   private kvMinStream = 1;
   private bgScreen = new Float64Array(0);
@@ -121,7 +130,8 @@ export class GammaDetector implements ChannelHost, LocalHost {
 
   constructor(channelNames: readonly string[], channels: number, o: GammaOptions = {}) {
     this.nSigma = o.nSigma ?? 6;
-    this.windowLists = new MatchedTestCache(o.maxWindowS ?? 6, o.panelDistancesM ?? [1, 2.25, 3.5]);
+    this.distances = o.panelDistancesM ?? [1, 2.25, 3.5];
+    this.windowLists = new MatchedTestCache(o.maxWindowS ?? 6, this.distances);
     this.budget = o.falseAlarmBudget ?? 1e-4;
     this.profile = new GammaProfile(channels, o.maxSamples ?? 1500);
     const c = this.profile.channels;
@@ -132,6 +142,7 @@ export class GammaDetector implements ChannelHost, LocalHost {
       ...(o.maxSuppression === undefined ? {} : { maxSuppression: o.maxSuppression }),
       ...(o.cabMaxM === undefined ? {} : { cabMaxM: o.cabMaxM }),
     });
+    this.holdCounts = new Float64Array(c);
     this.epsG = new Float64Array(this.profile.groups);
     this.expG = new Float64Array(this.profile.groups);
     this.reportFn = (code, ch, message) => this.report(code, ch, message);
@@ -221,6 +232,7 @@ export class GammaDetector implements ChannelHost, LocalHost {
     const counts = this.checks.validate(e.counts, dt, this);
     if (e.preTrigger && !this.armed) {
       this.base.addPre(counts, e.intervalMs / 1000);
+      this.checks.runs(this); // a channel stuck through the look-back leaves at its first sample
       return null;
     }
     if (!this.armed) {
@@ -259,9 +271,12 @@ export class GammaDetector implements ChannelHost, LocalHost {
   finish(holdin: number): GammaHit | null {
     if (!this.armed) return null;
     const n = this.profile.n;
-    const end = n - holdin >= this.profile.first + 15 ? n - holdin : n;
+    // The vehicle's own samples (the hold-in is the empty lane again, even behind a short car).
+    const end = n - holdin > this.profile.first + 3 ? n - holdin : n;
+    if (this.base.deferred) this.settleRise(holdin);
     if (this.level.known) this.level.setInterior(this.speedMps, this.intervalS, end);
     this.rebuildLevel(end);
+    if (this.extendInterior()) this.rebuildLevel(end);
     this.refreshScreens();
     // Windows tested while streaming against a level no lower than the final one cannot turn
     // into alarms now, except those whose flanks the end (or the interior's end) cut: only the
@@ -279,7 +294,69 @@ export class GammaDetector implements ChannelHost, LocalHost {
       for (let j = Math.max(from, this.profile.first + t.w - 1); j < n; j++)
         hit ??= localTest(this, this.tests[k]!, this.lvScreen, k, j, n - 1);
     }
+    // Each window against the rest of the interior (once per occupancy: see sidebandTest).
+    if (this.level.known) {
+      for (const t of this.tests) {
+        const to = Math.min(n, this.level.hi + t.w);
+        for (let j = Math.max(this.profile.first + t.w - 1, this.level.lo); j < to; j++)
+          hit ??= sidebandTest(this, t, j, n - 1);
+      }
+      // The fit costs a few window tests per sample: only where the windows already see 3.5σ.
+      if (this.speedMps !== null && this.maxSigma >= 3.5)
+        hit ??= profileFitTest(this, this.speedMps, this.intervalS, this.distances, n - 1);
+    }
     return hit;
+  }
+
+  /**
+   * The look-back said the background rose since the reports (or a source approached): the
+   * second half of the hold-in, the empty lane after the vehicle, decides. A confirmed rise
+   * raises the baseline and every test is run again against it; decisions were held meanwhile.
+   */
+  private settleRise(holdin: number): void {
+    const n = this.profile.n;
+    const h = Math.floor(holdin / 2);
+    const ok = h >= 2 && n - h > this.profile.first + 5;
+    const hold = this.holdCounts;
+    for (let c = 0; c < this.channels; c++) hold[c] = ok ? this.profile.window(c, n - h - 1, n - 1) : 0;
+    if (!this.base.confirmRise(this.profile, hold, ok ? h * this.intervalS : 0)) return;
+    this.refreshGroups();
+    this.updateThreshold();
+    this.maxSigma = 0;
+    this.maxRaw = 0;
+    this.best = null;
+    this.bestSample = -1;
+    this.bestCentre = -1;
+    this.bestLevel = 1;
+    this.kvMinStream = 1;
+    this.rebuildLevel(n);
+    this.refreshScreens();
+    this.retest();
+  }
+
+  /**
+   * The interior starts where a cab of `cabMaxM` (+10 % for the speed) surely ends; behind a
+   * shorter cab the cargo's level is measured earlier. Walking back from the interior's start,
+   * each sample at the cargo's level (below the midpoint to the full background and within 1σ
+   * of the level) joins it, down to a 2.5 m cab (SPEC §2, −10 %). A cab sample, or one a
+   * source lifts, stops the walk: the interior grows only where it is seen to be cargo — in a
+   * short, fast truck that is a quarter more samples for the level and the tests.
+   */
+  private extendInterior(): boolean {
+    const L = this.level;
+    if (!L.known || !(L.kv < 1) || this.speedMps === null) return false;
+    const mu = this.expectedGroup(this.profile.sumGroup);
+    if (!(mu > 0)) return false;
+    const floor = Math.max(
+      this.profile.first,
+      Math.ceil((0.9 * (2.5 + 0.5)) / this.speedMps / this.intervalS),
+    );
+    const bar = Math.min((mu * (1 + L.kv)) / 2, L.kv * mu + Math.sqrt(L.kv * mu));
+    let k = L.lo;
+    while (k - 1 >= floor && this.profile.at(this.profile.sumGroup, k - 1) <= bar) k--;
+    if (k === L.lo) return false;
+    L.lo = k;
+    return true;
   }
 
   private addLevel(i: number): void {
@@ -458,7 +535,7 @@ export class GammaDetector implements ChannelHost, LocalHost {
       this.bestCentre = centre;
       this.bestLevel = level;
     }
-    if (z < this.thresholdRaw) return null;
+    if (z < this.thresholdRaw || this.base.deferred) return null;
     return { sigma: z, test: { group, windowS: round3(t.w * this.intervalS), baseline }, sample: i };
   }
 

@@ -73,6 +73,10 @@ export class NeutronDetector {
   private burstTubes = 0;
   /** 1: the tube is in the tests (0: faulted or settling, left out for this occupancy). */
   private readonly inUse: Uint8Array;
+  /** Per-tube counts of each sample (ring, sample-major): a tube's fault is told from a source. */
+  private readonly tubeCounts: Float64Array;
+  /** A tube that alone carries an alarm: its decision waits for {@link settle} (−1: none). */
+  private suspectTube = -1;
   private readonly cache = new Map<number, number>();
 
   constructor(tubes: number, o: NeutronOptions = {}) {
@@ -85,6 +89,7 @@ export class NeutronDetector {
     this.cap = Math.max(16, o.maxSamples ?? 600);
     this.sums = new Float64Array(this.cap);
     this.inUse = new Uint8Array(this.tubes).fill(1);
+    this.tubeCounts = new Float64Array(this.cap * this.tubes);
   }
 
   /**
@@ -95,7 +100,8 @@ export class NeutronDetector {
    * the latest report (a fault the device has not flagged yet: its running mean lags) is left
    * out of the tests for this occupancy (a health finding, never an alarm), and λ covers the
    * remaining tubes. λ never falls below what the (truncated) reports of the tubes in use show:
-   * a device estimate that predates a rise cannot make the background look low.
+   * a device estimate that predates a rise cannot make the background look low; one far above
+   * them predates a fall (a tube's fault ended since) and gives way to the reports.
    */
   begin(deviceCps: number | null, lines: BackgroundTracker, out: HealthFinding[]): void {
     this.reported.clear();
@@ -136,7 +142,14 @@ export class NeutronDetector {
       }
     }
     const floor = 0.1 * used;
-    if (excluded > 0 && Number.isFinite(linesLow)) {
+    // The device's estimate is from the previous occupancy's end. Reports since then far below
+    // even their truncation's upper bound mean it predates a fall (a tube's fault ended): it
+    // would hide sources until the next end, so the reports stand in.
+    const stale =
+      deviceCps !== null &&
+      Number.isFinite(linesLow) &&
+      deviceCps > 1.5 * (linesLow + (truncated ? used : 0)) + 2;
+    if ((excluded > 0 || stale) && Number.isFinite(linesLow)) {
       // The device's estimate sums every tube, the left-out one included (and lagging): the
       // tubes in use are measured by their own reports instead (truncated: +0.5 cps each).
       this.lambda = truncated ? linesLow + 0.5 * used : linesLow;
@@ -186,6 +199,7 @@ export class NeutronDetector {
     this.alarm = false;
     this.intervalS = 0;
     this.burstTubes = 0;
+    this.suspectTube = -1;
   }
 
   /** The device's neutron averaging time (SN1 f6), seconds. */
@@ -202,7 +216,9 @@ export class NeutronDetector {
     if (this.intervalS !== dt) this.setInterval(dt);
     let s = 0;
     let hitTubes = 0;
+    const row = (this.n % this.cap) * this.tubes;
     for (let c = 0; c < this.tubes; c++) {
+      this.tubeCounts[row + c] = 0;
       if (this.inUse[c] === 0) continue;
       const x = c < e.counts.length ? e.counts[c]! : NaN;
       if (!(Number.isFinite(x) && x >= 0 && x <= this.maxCps * dt)) {
@@ -216,6 +232,7 @@ export class NeutronDetector {
         continue;
       }
       s += x;
+      this.tubeCounts[row + c] = x;
       if (x > 0) hitTubes++;
     }
     const i = this.n++;
@@ -236,7 +253,118 @@ export class NeutronDetector {
     }
     // Whole occupancy so far: its mean grows every sample, so the tail is evaluated directly.
     hit ??= this.test(this.total, this.lambda * this.totalS, null);
+    if (hit !== null && (this.suspectTube >= 0 || this.oneTube(i) >= 0)) {
+      if (this.suspectTube < 0) this.suspectTube = this.oneTube(i);
+      return null; // held for settle(): one tube alone, perhaps in a fault
+    }
     return hit;
+  }
+
+  /**
+   * The tube that alone carries the excess so far (≥ 80 % of it, the others together within 3σ
+   * of their background), or −1. A source near one pillar lights its two tubes (a third of the
+   * near tube's rate reaches the other tube at a metre and a half), a tube's fault only itself.
+   */
+  private oneTube(i: number): number {
+    const used = this.tubesInUse;
+    if (used < 2) return -1;
+    const from = Math.max(0, i - this.cap + 1);
+    const m = (this.lambda / used) * this.intervalS * (i - from + 1); // per tube, at background
+    let best = -1;
+    let bestExcess = 0;
+    let excess = 0;
+    let all = 0;
+    for (let c = 0; c < this.tubes; c++) {
+      if (this.inUse[c] === 0) continue;
+      let x = 0;
+      for (let j = from; j <= i; j++) x += this.tubeCounts[(j % this.cap) * this.tubes + c]!;
+      all += x;
+      excess += x - m;
+      if (x - m > bestExcess) {
+        bestExcess = x - m;
+        best = c;
+      }
+    }
+    if (best < 0 || bestExcess < 0.8 * excess) return -1;
+    let others = all;
+    for (let j = from; j <= i; j++) others -= this.tubeCounts[(j % this.cap) * this.tubes + best]!;
+    const mo = m * (used - 1);
+    return (others - mo) / Math.sqrt(mo + 1) < 3 ? best : -1;
+  }
+
+  /**
+   * Occupancy end, before the summary: a neutron alarm that one tube alone carried is a fault
+   * when that tube counted high through the whole occupancy — its first interval, its last
+   * (the empty lane after the vehicle) and every one between, with no peak above the Poisson
+   * spread of its own mean: no source passes like that. The tube is then left out (a health
+   * finding, as for a fault the reports show) and the tests re-run on the others; otherwise
+   * the alarm stands (carried by the assessment).
+   */
+  settle(out: HealthFinding[]): void {
+    const c = this.suspectTube;
+    if (c < 0 || this.n < 3) return;
+    this.suspectTube = -1;
+    const from = Math.max(0, this.n - this.cap);
+    const used = this.tubesInUse;
+    const m1 = (this.lambda / Math.max(1, used)) * this.intervalS;
+    const at = (j: number): number => this.tubeCounts[(j % this.cap) * this.tubes + c]!;
+    let sum = 0;
+    let max = 0;
+    let min = Infinity;
+    for (let j = from; j < this.n; j++) {
+      const x = at(j);
+      sum += x;
+      max = Math.max(max, x);
+      min = Math.min(min, x);
+    }
+    const mean = sum / (this.n - from);
+    const high = (x: number): boolean => x >= m1 + 4 * Math.sqrt(m1) + 2;
+    const flat = max <= mean + 5 * Math.sqrt(mean) + 2;
+    if (!(high(at(from)) && high(at(this.n - 1)) && high(min) && flat)) return;
+    this.inUse[c] = 0;
+    this.report(
+      out,
+      'background-settling',
+      c,
+      `neutron tube ${c + 1} counted ${fmtCps(Math.round(mean / this.intervalS))} cps through the whole occupancy, the empty lane after it included, the other tubes at background: a detector fault, not a source — left out of the neutron tests`,
+    );
+    // The tests again, on the other tubes.
+    this.lambda = Math.max(0.1 * (used - 1), (this.lambda * (used - 1)) / used);
+    this.thresholds = this.widths.map((w) => this.threshold(this.lambda * w * this.intervalS));
+    const samples = this.n;
+    this.n = 0;
+    this.total = 0;
+    this.totalS = 0;
+    this.maxCounts = 0;
+    this.maxAt = -1;
+    this.minLogP = 0;
+    this.alarm = false;
+    for (let j = 0; j < samples; j++) {
+      const row = (j % this.cap) * this.tubes;
+      let s = 0;
+      let hitTubes = 0;
+      for (let t = 0; t < this.tubes; t++) {
+        if (this.inUse[t] === 0) continue;
+        s += this.tubeCounts[row + t]!;
+        if (this.tubeCounts[row + t]! > 0) hitTubes++;
+      }
+      const i = this.n++;
+      this.sums[i % this.cap] = (i === 0 ? 0 : this.cumAt(i - 1)) + s;
+      this.total += s;
+      this.totalS += this.intervalS;
+      if (s > this.maxCounts) {
+        this.maxCounts = s;
+        this.maxAt = i;
+        this.burstTubes = hitTubes;
+      }
+      for (let k = 0; k < this.widths.length; k++) {
+        const w = this.widths[k]!;
+        if (i + 1 < w) continue;
+        const counts = this.cumAt(i) - (i - w < 0 ? 0 : this.cumAt(i - w));
+        this.test(counts, this.lambda * w * this.intervalS, counts >= this.thresholds[k]!);
+      }
+      this.test(this.total, this.lambda * this.totalS, null);
+    }
   }
 
   /** Ship-effect burst check, for an occupancy with a neutron alarm. */

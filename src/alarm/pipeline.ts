@@ -6,8 +6,9 @@
  * - `handle(event)` returns at most one output: a `decision` on the sample that makes an
  *   occupancy alarm (one per radiation per occupancy, never retracted), the `assessment` on the
  *   occupancy's end, or `health` for a background fault while the lane is empty. A decision
- *   first reached at the end (the flanks of the last windows, a late speed) is carried by the
- *   assessment (`gamma.alarm`, with `decisions` listing only those returned earlier).
+ *   first reached at the end (the flanks of the last windows, a late speed, a look-back above
+ *   the background reports that the hold-in had to settle) is carried by the assessment
+ *   (`gamma.alarm`, with `decisions` listing only those returned earlier).
  * - Background lines update the estimate only while the lane is empty; inside an occupancy they
  *   are ignored (the estimate is frozen).
  * - Bad input never throws: a sample before any start opens a partial occupancy; a start while
@@ -252,6 +253,7 @@ class Pipeline implements AlarmPipeline {
       this.findings.push(finding('speed-missing', null, null, 'no speed reported: nominal peak widths used'));
     }
     const gammaAlarm = this.gamma.maxSigma >= this.gamma.threshold;
+    this.neutron.settle(this.findings);
     const anyAlarm = gammaAlarm || this.neutron.alarm;
     if (anyAlarm && this.gamma.profile.truncated)
       doubts.push('the profile was truncated: the excess cannot be placed');
