@@ -199,6 +199,7 @@ export function score(pairs: readonly Pair[]): QualityRow[] {
   const neutronClear = neutron.filter((p) => p.truth.expected.neutron.sigma >= 7);
   const normAlarmed = of('norm').filter((p) => p.truth.device.gammaAlarm);
   const medical = of('medical');
+  const medicalAlarmed = medical.filter((p) => p.truth.device.gammaAlarm);
   return [
     row(
       'false-alarms',
@@ -270,6 +271,13 @@ export function score(pairs: readonly Pair[]): QualityRow[] {
       'medical sources → categorized medical',
       { op: '≥', value: 80 },
       rate(medical, (p) => p.a.assessment.category === 'medical'),
+      null,
+    ),
+    row(
+      'medical-alarmed',
+      'medical sources the device alarmed on → categorized medical',
+      null,
+      rate(medicalAlarmed, (p) => p.a.assessment.category === 'medical'),
       null,
     ),
   ];
@@ -365,7 +373,8 @@ export function qualityDocument(reports: readonly QualityReport[], command: stri
     '  it falls short, see "What is left" below.',
     '- NORM release: NORM loads that made the device alarm, released by the gateway (the device',
     '  releases none: it has no adjudication).',
-    '- Medical: every medical occupancy, alarming or not, categorized `medical`.',
+    '- Medical: every medical occupancy, alarming or not, categorized `medical` (the target row);',
+    '  beside it, the patients the device alarmed on — the nuisance alarms an operator sees.',
     '- Faults: with faults on, a detector fault (gamma high/low background, dead or stuck gamma',
     '  channel, neutron high background) starts with the given probability per occupancy and lasts',
     '  1–3 occupancies; the simulator has no default probability, 0.05 is used.',

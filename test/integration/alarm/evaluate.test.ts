@@ -20,6 +20,7 @@ const ROWS = [
   'neutron-all',
   'norm-released',
   'medical-categorized',
+  'medical-alarmed',
 ];
 
 describe('evaluate', () => {
@@ -43,6 +44,10 @@ describe('evaluate', () => {
     expect(row('threats-8sigma').gateway.value!).toBeGreaterThanOrEqual(80);
     expect(row('norm-released').gateway.value!).toBeGreaterThanOrEqual(60);
     expect(row('medical-categorized').gateway.value!).toBeGreaterThanOrEqual(60);
+    // Patients loud enough to alarm the device are the ones an operator sees: nearly all medical.
+    expect(row('medical-alarmed').gateway.value!).toBeGreaterThanOrEqual(
+      row('medical-categorized').gateway.value!,
+    );
   });
 
   it('prints the table with a gateway and a device column', () => {
