@@ -17,7 +17,7 @@
  * tested against the cargo's level instead of being lost in the step. Without a speed the whole
  * profile is used and both flanks are always required. At the end the detector moves the start
  * back over samples seen at the cargo's level, behind a cab shorter than `cabMaxM`
- * (GammaDetector.extendInterior).
+ * (`extendInterior`, gamma-end.ts).
  */
 export interface LevelOptions {
   /** Largest suppression believed (SPEC §2: 30 %). Default 0.3. */

@@ -6,7 +6,9 @@
  * Baseline: fixed at the first scan sample from the background reports and the pre-trigger
  * look-back ({@link GammaBaseline}, gamma-baseline.ts); sample health checks in gamma-checks.ts;
  * the shadowing-corrected tests in gamma-local.ts; the widths and the threshold in
- * gamma-windows.ts; the shadowed level and the cargo interior in gamma-level.ts.
+ * gamma-windows.ts; the shadowed level and the cargo interior in gamma-level.ts; the tests at
+ * the occupancy's end in gamma-end.ts; the windows' screens (the pre-filter) in gamma-screens.ts.
+ * This file: the detector's state and the per-sample path.
  *
  * Windows. 1 s (5 samples, the device's `Intervals`) plus widths matched to a point source's
  * peak, 1.2 × FWHM with FWHM = 1.533·d/v for d = 1, 2.25 and 3.5 m from the panel at the
@@ -27,10 +29,8 @@
  *   against the higher flank, capped at k·B. A step therefore never looks like a source, and a
  *   heavy load's shadowing cannot hide one.
  * - at the occupancy's end, with a measured speed, each window also against the rest of the
- *   cargo interior beyond a guard of one window (`sidebandTest`, gamma-local.ts): in a short
- *   interior a source fills most samples, and the shadowed level and the flanks sit on it;
- *   and the interior fitted as a flat level plus a point source's peak (`profileFitTest`,
- *   gamma-fit.ts), which tells the peak from the level with the peak's own samples.
+ *   cargo interior, and the interior fitted as a flat level plus a point source's peak
+ *   (gamma-end.ts).
  *
  * Significance: the signed root of the Poisson deviance (exact-tail accuracy at small counts),
  * deflated by the baseline's own uncertainty (background: √(1 + ε²μ), ε the group's relative
@@ -45,10 +45,11 @@ import type { BackgroundTracker } from './background.js';
 import { finding } from './background.js';
 import { GammaBaseline, type Report } from './gamma-baseline.js';
 import { SampleChecks, type ChannelHost } from './gamma-checks.js';
+import { endTests, extendInterior, type EndHost } from './gamma-end.js';
 import { ShadowLevel } from './gamma-level.js';
 import { GammaProfile } from './gamma-profile.js';
-import { profileFitTest } from './gamma-fit.js';
-import { localTest, passesScreen, screenedLocalTest, sidebandTest, type LocalHost } from './gamma-local.js';
+import { passesScreen, screenedLocalTest } from './gamma-local.js';
+import { TestScreens } from './gamma-screens.js';
 import { MatchedTestCache, testThreshold, type WindowTest } from './gamma-windows.js';
 import { poissonSigma } from './stats.js';
 import type { GammaTestId, HealthCode, HealthFinding } from './types.js';
@@ -86,7 +87,7 @@ export interface GammaHit {
   readonly sample: number;
 }
 
-export class GammaDetector implements ChannelHost, LocalHost {
+export class GammaDetector implements ChannelHost, EndHost {
   readonly profile: GammaProfile;
   private readonly nSigma: number;
   private readonly windowLists: MatchedTestCache;
@@ -116,10 +117,7 @@ export class GammaDetector implements ChannelHost, LocalHost {
   private readonly holdCounts: Float64Array;
   /** Lowest level any streaming test used (the end re-runs everything when it ends lower). */
   private kvMinStream = 1;
-  private bgScreen = new Float64Array(0);
-  private lvScreen = new Float64Array(0);
-  private screenBar = NaN;
-  private screenKv = NaN;
+  private readonly screens = new TestScreens();
   maxSigma = 0;
   best: GammaTestId | null = null;
   bestSample = -1;
@@ -266,7 +264,8 @@ export class GammaDetector implements ChannelHost, LocalHost {
   /**
    * Occupancy end: the vehicle's level is re-estimated from its own samples only (the last
    * `holdin` samples are the empty lane again), and the local tests re-run over the whole
-   * profile with it, including the windows whose right flank the end cut short.
+   * profile with it, including the windows whose right flank the end cut short; then the
+   * interior's own tests (gamma-end.ts).
    */
   finish(holdin: number): GammaHit | null {
     if (!this.armed) return null;
@@ -276,36 +275,9 @@ export class GammaDetector implements ChannelHost, LocalHost {
     if (this.base.deferred) this.settleRise(holdin);
     if (this.level.known) this.level.setInterior(this.speedMps, this.intervalS, end);
     this.rebuildLevel(end);
-    if (this.extendInterior()) this.rebuildLevel(end);
+    if (extendInterior(this)) this.rebuildLevel(end);
     this.refreshScreens();
-    // Windows tested while streaming against a level no lower than the final one cannot turn
-    // into alarms now, except those whose flanks the end (or the interior's end) cut: only the
-    // tail is re-run then. A lower final level re-runs everything.
-    let from = this.profile.first;
-    if (this.level.kv >= this.kvMinStream - 0.002) {
-      let reach = 0;
-      for (const t of this.tests) reach = Math.max(reach, t.w + t.gap + t.flank + Math.ceil(t.w / 2) + 1);
-      const hi = Number.isFinite(this.level.hi) ? this.level.hi : n;
-      from = Math.max(from, Math.min(n - 1, hi) - reach);
-    }
-    let hit: GammaHit | null = null;
-    for (let k = 0; k < this.tests.length; k++) {
-      const t = this.tests[k]!;
-      for (let j = Math.max(from, this.profile.first + t.w - 1); j < n; j++)
-        hit ??= localTest(this, this.tests[k]!, this.lvScreen, k, j, n - 1);
-    }
-    // Each window against the rest of the interior (once per occupancy: see sidebandTest).
-    if (this.level.known) {
-      for (const t of this.tests) {
-        const to = Math.min(n, this.level.hi + t.w);
-        for (let j = Math.max(this.profile.first + t.w - 1, this.level.lo); j < to; j++)
-          hit ??= sidebandTest(this, t, j, n - 1);
-      }
-      // The fit costs a few window tests per sample: only where the windows already see 3.5σ.
-      if (this.speedMps !== null && this.maxSigma >= 3.5)
-        hit ??= profileFitTest(this, this.speedMps, this.intervalS, this.distances, n - 1);
-    }
-    return hit;
+    return endTests(this, this.tests, this.screens.lv, this.kvMinStream, this.distances);
   }
 
   /**
@@ -332,31 +304,6 @@ export class GammaDetector implements ChannelHost, LocalHost {
     this.rebuildLevel(n);
     this.refreshScreens();
     this.retest();
-  }
-
-  /**
-   * The interior starts where a cab of `cabMaxM` (+10 % for the speed) surely ends; behind a
-   * shorter cab the cargo's level is measured earlier. Walking back from the interior's start,
-   * each sample at the cargo's level (below the midpoint to the full background and within 1σ
-   * of the level) joins it, down to a 2.5 m cab (SPEC §2, −10 %). A cab sample, or one a
-   * source lifts, stops the walk: the interior grows only where it is seen to be cargo — in a
-   * short, fast truck that is a quarter more samples for the level and the tests.
-   */
-  private extendInterior(): boolean {
-    const L = this.level;
-    if (!L.known || !(L.kv < 1) || this.speedMps === null) return false;
-    const mu = this.expectedGroup(this.profile.sumGroup);
-    if (!(mu > 0)) return false;
-    const floor = Math.max(
-      this.profile.first,
-      Math.ceil((0.9 * (2.5 + 0.5)) / this.speedMps / this.intervalS),
-    );
-    const bar = Math.min((mu * (1 + L.kv)) / 2, L.kv * mu + Math.sqrt(L.kv * mu));
-    let k = L.lo;
-    while (k - 1 >= floor && this.profile.at(this.profile.sumGroup, k - 1) <= bar) k--;
-    if (k === L.lo) return false;
-    L.lo = k;
-    return true;
   }
 
   private addLevel(i: number): void {
@@ -444,7 +391,7 @@ export class GammaDetector implements ChannelHost, LocalHost {
 
   private testAt(i: number): GammaHit | null {
     if (this.profile.n > this.budgetN) this.updateThreshold();
-    this.checkScreens();
+    if (this.screens.stale(this.bar, this.level.kv)) this.refreshScreens();
     if (this.level.kv < this.kvMinStream) this.kvMinStream = this.level.kv;
     let hit: GammaHit | null = null;
     const p = this.profile;
@@ -452,6 +399,9 @@ export class GammaDetector implements ChannelHost, LocalHost {
     const sums = p.sums;
     const G = p.groups;
     const rowI = p.row(i);
+    // Nothing below refreshes the screens: their arrays are read from locals.
+    const bgScreen = this.screens.bg;
+    const lvScreen = this.screens.lv;
     for (let k = 0; k < this.tests.length; k++) {
       const t = this.tests[k]!;
       if (i - t.w + 1 >= first) {
@@ -460,50 +410,19 @@ export class GammaDetector implements ChannelHost, LocalHost {
         for (let g = 0; g < G; g++) {
           const n = sums[rowI + g]! - (ra < 0 ? 0 : sums[ra + g]!);
           // The Gaussian z bounds the deviance z from above: most windows stop at the screen.
-          if (n > this.bgScreen[k * G + g]!) hit ??= this.backgroundTest(k, g, n, i);
+          if (n > bgScreen[k * G + g]!) hit ??= this.backgroundTest(k, g, n, i);
         }
       }
       const j = i - t.gap - t.flank;
-      if (j - t.w + 1 >= first && passesScreen(p, this.lvScreen, k, t.w, j))
+      if (j - t.w + 1 >= first && passesScreen(p, lvScreen, k, t.w, j))
         hit ??= screenedLocalTest(this, t, j, i);
     }
     return hit;
   }
 
-  /**
-   * Screens: the counts a window must exceed before any arithmetic beyond two reads, per test
-   * and group — the background test's bar, and the bar at (a little below) the shadowed level,
-   * which bounds the local and model tests (their baselines are never below that level).
-   * Recomputed when the bar, the groups or the level move.
-   */
+  /** Screens for the tests in force at the current bar and level (gamma-screens.ts). */
   private refreshScreens(): void {
-    const G = this.profile.groups;
-    const K = this.tests.length;
-    if (this.bgScreen.length < K * G) {
-      this.bgScreen = new Float64Array(K * G);
-      this.lvScreen = new Float64Array(K * G);
-    }
-    const bar = screenBar(this.bar);
-    const kv = Math.max(0, this.level.kv - 0.005);
-    for (let k = 0; k < K; k++) {
-      const w = this.tests[k]!.w;
-      for (let g = 0; g < G; g++) {
-        const mu = this.expG[g]! * w;
-        const eps = this.epsG[g]!;
-        const ok = this.groupUsable(g) && mu > 0;
-        this.bgScreen[k * G + g] = ok ? mu + bar * Math.sqrt(mu) * Math.sqrt(1 + eps * eps * mu) : Infinity;
-        this.lvScreen[k * G + g] = ok ? kv * mu + bar * Math.sqrt(kv * mu) : Infinity;
-      }
-    }
-    this.screenBar = bar;
-    this.screenKv = this.level.kv;
-  }
-
-  private checkScreens(): void {
-    const kv = this.level.kv;
-    if (screenBar(this.bar) !== this.screenBar || kv < this.screenKv - 0.004 || kv > this.screenKv + 0.01) {
-      this.refreshScreens();
-    }
+    this.screens.refresh(this, this.tests, this.expG, this.epsG, this.bar, this.level.kv);
   }
 
   /** Window (i−w, i] of group g, with `n` counts over its screen, against the background. */
@@ -554,17 +473,6 @@ export class GammaDetector implements ChannelHost, LocalHost {
     this.reported.add(key);
     this.out.push(finding(code, 'gamma', c, message));
   }
-}
-
-/**
- * The bar the screens are built for: the bar rounded down to a quarter sigma, not below 3 (a bar
- * under 3 — an NSigma set that low — is kept as it is). A
- * lower screen only lets more windows through to the exact test, which compares against the
- * bar itself — so results are unchanged, and the screens are rebuilt once per quarter sigma
- * instead of at every small rise of the maximum.
- */
-function screenBar(bar: number): number {
-  return bar <= 3 ? bar : Math.max(3, Math.floor(bar * 4) / 4);
 }
 
 function round3(x: number): number {
