@@ -43,7 +43,6 @@ export function profileFitTest(
   const b = Math.min(L.hi, last + 1);
   if (b - a < MIN_SAMPLES) return null;
   const G = h.profile.groups;
-  let hit: GammaHit | null = null;
   for (const d of distancesM) {
     if (!(d > 0)) continue;
     const s = (speedMps * dt) / d; // u per sample
@@ -97,11 +96,13 @@ export function profileFitTest(
         // Error: Poisson at the fitted level (what the samples count without a source).
         const z = sxy / Math.sqrt(level * sxx);
         if (z <= h.bar) continue;
-        hit ??= h.consider(z, g, t, 'local', last, t0 - 0.5, level / cap);
+        // After the first hit nothing further is considered (as `hit ??= …` everywhere): done.
+        const hit = h.consider(z, g, t, 'local', last, t0 - 0.5, level / cap);
+        if (hit !== null) return hit;
       }
     }
   }
-  return hit;
+  return null;
 }
 
 let scratch = new Float64Array(64);
