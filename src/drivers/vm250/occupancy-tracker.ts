@@ -17,17 +17,30 @@
  *   lasts. No gap fault once background lines have resumed: that is a missing GX, not a gap.
  * - `partial` start: the first line seen since creation or link loss is an occupancy line.
  * - A GX with no open occupancy only sets the continuation window; it is otherwise ignored.
- * - channelOrder[k] is the wire position (0-based) of canonical channel k of
- *   [masterUpper, masterLower, slaveLower, slaveUpper].
+ *
+ * What each event carries, and the channel order, are in tracker-events.ts.
  */
 import type { BackgroundFault, FaultCode, LaneEvent, Radiation } from '../../domain/lane-events.js';
 import type { CountRecord, DecodeResult } from './records.js';
-import { printable } from './count-lines.js';
-import { GatewayError } from '../../core/errors.js';
+import {
+  abnormalEndEvent,
+  badInputEvent,
+  deviceEndEvent,
+  duplicateLineEvent,
+  GAMMA_INTERVAL_MS,
+  gapFaultEvent,
+  mapCounts,
+  normaliseOrder,
+  occupancyStartEvent,
+  sampleEvent,
+  type AbnormalEndReason,
+  type HeldEnd,
+} from './tracker-events.js';
 
 export interface Vm250TrackerOptions {
   lane: string;
   emit: (e: LaneEvent) => void;
+  /** channelOrder[k]: the wire position of canonical channel k (tracker-events.ts). Default identity. */
   channelOrder?: readonly number[];
   firstSeq?: number;
   /** Close an occupancy without GX once background lines have resumed this long. Default 10000. */
@@ -55,8 +68,6 @@ export interface Vm250Tracker {
 }
 
 const PRE_TRIGGER_SAMPLES = 5;
-const GAMMA_INTERVAL_MS = 200;
-const NEUTRON_INTERVAL_MS = 1000;
 const BURST_TOLERANCE_MS = 100;
 const CONTINUATION_MS = 1000;
 
@@ -72,15 +83,6 @@ interface OpenOccupancy {
   /** Time of the first background line after the last occupancy line, or -1. */
   backgroundSince: number;
   gapActive: boolean;
-}
-
-interface HeldEnd {
-  readonly seq: number;
-  readonly time: number;
-  readonly index: number;
-  readonly neutronCps: number;
-  gammaAlarm: boolean;
-  neutronAlarm: boolean;
 }
 
 export function createVm250Tracker(o: Vm250TrackerOptions): Vm250Tracker {
@@ -134,14 +136,7 @@ class Tracker implements Vm250Tracker {
       same = repeat;
     }
     if (same && result.type !== 'malformed' && result.time !== null && !this.inBurst(result, time)) {
-      this.emit({
-        kind: 'bad-input',
-        lane: this.lane,
-        time,
-        reason: 'duplicate-line',
-        detail: 'line repeated by the logger (same bytes, same time); skipped',
-        raw: printable(raw, 64),
-      });
+      this.emit(duplicateLineEvent(this.lane, time, raw));
       return;
     }
     if (this.held !== null) {
@@ -183,14 +178,7 @@ class Tracker implements Vm250Tracker {
         this.emit({ kind: 'unknown-record', lane: this.lane, time, tag: result.tag, fields: result.fields });
         break;
       case 'malformed':
-        this.emit({
-          kind: 'bad-input',
-          lane: this.lane,
-          time,
-          reason: 'malformed-line',
-          detail: result.reason,
-          raw: printable(raw, 64),
-        });
+        this.emit(badInputEvent(this.lane, time, 'malformed-line', result.reason, raw));
         break;
     }
     this.dataSinceSetup = true;
@@ -205,7 +193,7 @@ class Tracker implements Vm250Tracker {
       this.close('background-resumed');
     } else if (!occ.gapActive && occ.backgroundSince < 0 && time - occ.lastLineTime > this.gapMs) {
       occ.gapActive = true;
-      this.fault(time, 'occupancy-gap', true, `no occupancy lines for ${sec(time - occ.lastLineTime)} s`);
+      this.emit(gapFaultEvent(this.lane, time, true, time - occ.lastLineTime));
     }
   }
 
@@ -236,17 +224,8 @@ class Tracker implements Vm250Tracker {
       case 'NA': {
         const occ = this.occupancyLine(time);
         if (tag === 'NA') occ.neutronAlarm = true;
-        this.emit({
-          kind: 'sample',
-          lane: this.lane,
-          time,
-          seq: occ.seq,
-          radiation: 'neutron',
-          counts: this.map(r.counts),
-          intervalMs: NEUTRON_INTERVAL_MS,
-          deviceAlarm: tag === 'NA',
-          preTrigger: false,
-        });
+        const counts = mapCounts(this.order, r.counts);
+        this.emit(sampleEvent(this.lane, time, occ.seq, 'neutron', counts, tag === 'NA', false));
         return;
       }
       case 'GB':
@@ -268,17 +247,8 @@ class Tracker implements Vm250Tracker {
     const k = occ.gammaSamples++;
     const pre = !occ.partial && k < PRE_TRIGGER_SAMPLES && time - occ.firstGammaTime < BURST_TOLERANCE_MS;
     if (alarm) occ.gammaAlarm = true;
-    this.emit({
-      kind: 'sample',
-      lane: this.lane,
-      time: pre ? occ.firstGammaTime - (PRE_TRIGGER_SAMPLES - k) * GAMMA_INTERVAL_MS : time,
-      seq: occ.seq,
-      radiation: 'gamma',
-      counts: this.map(r.counts),
-      intervalMs: GAMMA_INTERVAL_MS,
-      deviceAlarm: alarm,
-      preTrigger: pre,
-    });
+    const at = pre ? occ.firstGammaTime - (PRE_TRIGGER_SAMPLES - k) * GAMMA_INTERVAL_MS : time;
+    this.emit(sampleEvent(this.lane, at, occ.seq, 'gamma', mapCounts(this.order, r.counts), alarm, pre));
   }
 
   /** A sample stamped with the time of the GX just before it: it belongs to that occupancy. */
@@ -288,17 +258,8 @@ class Tracker implements Vm250Tracker {
     const alarm = r.tag === 'GA' || r.tag === 'NA';
     if (alarm && gamma) held.gammaAlarm = true;
     if (alarm && !gamma) held.neutronAlarm = true;
-    this.emit({
-      kind: 'sample',
-      lane: this.lane,
-      time,
-      seq: held.seq,
-      radiation: gamma ? 'gamma' : 'neutron',
-      counts: this.map(r.counts),
-      intervalMs: gamma ? GAMMA_INTERVAL_MS : NEUTRON_INTERVAL_MS,
-      deviceAlarm: alarm,
-      preTrigger: false,
-    });
+    const counts = mapCounts(this.order, r.counts);
+    this.emit(sampleEvent(this.lane, time, held.seq, gamma ? 'gamma' : 'neutron', counts, alarm, false));
   }
 
   private background(r: CountRecord, time: number, radiation: Radiation, fault: BackgroundFault): void {
@@ -314,7 +275,8 @@ class Tracker implements Vm250Tracker {
       if (radiation === 'gamma') this.gammaFault = code;
       else this.neutronFault = code;
     }
-    this.emit({ kind: 'background', lane: this.lane, time, radiation, cps: this.map(r.counts), fault });
+    const cps = mapCounts(this.order, r.counts);
+    this.emit({ kind: 'background', lane: this.lane, time, radiation, cps, fault });
   }
 
   private gx(time: number, index: number, neutronCps: number, fromFile: boolean): void {
@@ -368,21 +330,15 @@ class Tracker implements Vm250Tracker {
       };
       this.occ = occ;
       const sinceGx = time - this.lastGxTime;
-      this.emit({
-        kind: 'occupancy-start',
-        lane: this.lane,
-        time,
-        seq: occ.seq,
-        continuation: sinceGx >= 0 && sinceGx <= CONTINUATION_MS,
-        partial: occ.partial,
-      });
+      const continuation = sinceGx >= 0 && sinceGx <= CONTINUATION_MS;
+      this.emit(occupancyStartEvent(this.lane, time, occ.seq, continuation, occ.partial));
       this.sawAnyLine = true;
       return occ;
     }
     const silent = time - occ.lastLineTime;
     if (silent > this.gapMs && !occ.gapActive && occ.backgroundSince < 0) {
       occ.gapActive = true;
-      this.fault(time, 'occupancy-gap', true, `no occupancy lines for ${sec(silent)} s`);
+      this.emit(gapFaultEvent(this.lane, time, true, silent));
     }
     this.clearGap(occ, time);
     occ.lastLineTime = time;
@@ -393,49 +349,22 @@ class Tracker implements Vm250Tracker {
   private clearGap(occ: OpenOccupancy, time: number): void {
     if (!occ.gapActive) return;
     occ.gapActive = false;
-    this.fault(
-      time,
-      'occupancy-gap',
-      false,
-      `occupancy lines resumed after ${sec(time - occ.lastLineTime)} s`,
-    );
+    this.emit(gapFaultEvent(this.lane, time, false, time - occ.lastLineTime));
   }
 
-  private close(reason: 'background-resumed' | 'link-lost' | 'device-restart' | 'input-ended'): void {
+  private close(reason: AbnormalEndReason): void {
     const occ = this.occ!;
     const time = occ.lastLineTime;
     this.clearGap(occ, time);
     this.occ = null;
-    this.emit({
-      kind: 'occupancy-end',
-      lane: this.lane,
-      time,
-      seq: occ.seq,
-      reason,
-      endedAbnormally: true,
-      deviceIndex: null,
-      deviceNeutronBackgroundCps: null,
-      deviceGammaAlarm: occ.gammaAlarm,
-      deviceNeutronAlarm: occ.neutronAlarm,
-    });
+    this.emit(abnormalEndEvent(this.lane, time, occ.seq, reason, occ.gammaAlarm, occ.neutronAlarm));
   }
 
   private releaseHeld(): void {
     const h = this.held;
     if (h === null) return;
     this.held = null;
-    this.emit({
-      kind: 'occupancy-end',
-      lane: this.lane,
-      time: h.time,
-      seq: h.seq,
-      reason: 'device-end',
-      endedAbnormally: false,
-      deviceIndex: h.index,
-      deviceNeutronBackgroundCps: h.neutronCps,
-      deviceGammaAlarm: h.gammaAlarm,
-      deviceNeutronAlarm: h.neutronAlarm,
-    });
+    this.emit(deviceEndEvent(this.lane, h));
   }
 
   /** Inside the pre-trigger burst, repeated identical lines are expected (simulators). */
@@ -454,12 +383,6 @@ class Tracker implements Vm250Tracker {
   private fault(time: number, code: FaultCode, active: boolean, detail: string): void {
     this.emit({ kind: 'fault', lane: this.lane, time, code, active, detail });
   }
-
-  private map(counts: readonly number[]): readonly number[] {
-    const o = this.order;
-    if (o === null) return counts;
-    return [counts[o[0]!]!, counts[o[1]!]!, counts[o[2]!]!, counts[o[3]!]!];
-  }
 }
 
 function isSampleTag(tag: string): boolean {
@@ -468,22 +391,4 @@ function isSampleTag(tag: string): boolean {
 
 function tagOf(r: CountRecord): string {
   return r.tag;
-}
-
-function sec(ms: number): string {
-  return (ms / 1000).toFixed(1);
-}
-
-/** null for the identity; throws on anything but a permutation of 0..3 (a configuration error). */
-function normaliseOrder(order: readonly number[] | undefined): readonly number[] | null {
-  if (order === undefined) return null;
-  const sorted = [...order].sort((a, b) => a - b);
-  if (sorted.length !== 4 || sorted.some((v, i) => v !== i)) {
-    throw new GatewayError(
-      'CONFIG_INVALID',
-      `channelOrder must list the wire positions 0, 1, 2, 3 once each (got ${order.join(', ')})`,
-      { channelOrder: order },
-    );
-  }
-  return order.every((v, i) => v === i) ? null : [...order];
 }
