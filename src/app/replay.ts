@@ -5,20 +5,19 @@
  * Path, in two stages: (1) chunks → LineFramer → decode → daily-file timeline, packed into
  * batches of numbers (replay-stage.ts) — in a worker thread for a file, in-process for a
  * stream; (2) here: occupancy tracker → alarm pipeline (SPEC §3) + occupancy accumulator →
- * NDJSON, buffered into large writes that honour backpressure. On two cores the stages overlap. Malformed input is counted (and shown in the final `replay-summary` record and
- * the returned summary), never fatal.
+ * NDJSON, buffered into large writes that honour backpressure. On two cores the stages overlap
+ * (the worker's side: replay-decoder.ts). Malformed input is counted (and shown in the final
+ * `replay-summary` record and the returned summary), never fatal.
  *
  * Base date for time-of-day files, first that applies: `options.baseDate` (the user said so),
  * a `YYYY-MM-DD`/`YYYYMMDD` in the file name (how daily files are named), the file's mtime
  * date (UTC), today (UTC) for streams. Times of day are taken as UTC unless
  * `utcOffsetMinutes` says otherwise: the logger's zone is not in the file.
  */
-import { createReadStream, existsSync } from 'node:fs';
+import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
-import { fileURLToPath } from 'node:url';
-import { Worker } from 'node:worker_threads';
 import type { LaneEvent } from '../domain/lane-events.js';
 import { GatewayError } from '../core/errors.js';
 import { decodeLine } from '../drivers/vm250/codec.js';
@@ -33,9 +32,8 @@ import {
   FLAG_REPEAT,
   STRIDE,
   type Batch,
-  type StageOptions,
 } from './replay-stage.js';
-import type { ReplayWorkerData, ReplayWorkerMessage } from './replay-worker.js';
+import { decodeInWorker, replayWorkerFile } from './replay-decoder.js';
 import { createVm250Tracker } from '../drivers/vm250/occupancy-tracker.js';
 import { baseDateFromFileName, parseBaseDate } from '../drivers/vm250/daily-file-timeline.js';
 import { createLaneRecorder, inferredDescriptor } from './lane-recorder.js';
@@ -347,67 +345,3 @@ function describe(error: unknown): string {
  * only asks whether the line carried a time of its own, so one shared marker stands for it.
  */
 const RESOLVED_TIME: LineTime = Object.freeze({ kind: 'time-of-day', msOfDay: Number.NaN });
-
-/** The compiled worker beside this module, or null when running from TypeScript sources. */
-function replayWorkerFile(): string | null {
-  if (!import.meta.url.endsWith('.js')) return null;
-  const file = fileURLToPath(new URL('./replay-worker.js', import.meta.url));
-  return existsSync(file) ? file : null;
-}
-
-/** Batches from the decode worker, in order; `done()` returns the batch's credit. */
-async function* decodeInWorker(
-  workerFile: string,
-  path: string,
-  stage: StageOptions,
-): AsyncGenerator<{ value: Batch; done: () => void }> {
-  const data: ReplayWorkerData = {
-    path,
-    baseDayMs: stage.baseDayMs,
-    utcOffsetMinutes: stage.utcOffsetMinutes ?? 0,
-    credits: new Int32Array(new SharedArrayBuffer(4)),
-  };
-  Atomics.store(data.credits, 0, 4);
-  const worker = new Worker(workerFile, { workerData: data });
-  const queue: ReplayWorkerMessage[] = [];
-  let wake: (() => void) | null = null;
-  const state: { failure: Error | null } = { failure: null };
-  const notify = (): void => {
-    wake?.();
-    wake = null;
-  };
-  worker.on('message', (message: ReplayWorkerMessage) => {
-    queue.push(message);
-    notify();
-  });
-  worker.on('error', (error) => {
-    state.failure = error;
-    notify();
-  });
-  worker.on('exit', (code) => {
-    // It exits after posting `end`; an exit before that is a failure, whatever its code.
-    state.failure ??= new Error(`the replay decode worker exited early (code ${code})`);
-    notify();
-  });
-  try {
-    for (;;) {
-      const message = queue.shift();
-      if (message === undefined) {
-        if (state.failure !== null) throw state.failure;
-        await new Promise<void>((resolve) => (wake = resolve));
-        continue;
-      }
-      if (message.type === 'end') return;
-      if (message.type === 'error') throw new Error(message.message);
-      yield {
-        value: message,
-        done: () => {
-          Atomics.add(data.credits, 0, 1);
-          Atomics.notify(data.credits, 0);
-        },
-      };
-    }
-  } finally {
-    await worker.terminate();
-  }
-}
