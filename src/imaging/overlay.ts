@@ -2,7 +2,8 @@
  * The pictures for the console (SPEC §6). The overlay: the scan in grey (optical depth, log
  * scale), the anomaly heat map blended in red/orange, model regions boxed in yellow and shielding
  * suspects in magenta. The preview: the original image in 8-bit grey, dense = dark. Rendering is
- * pure (pixel bytes, done in the analysis worker); `encodePng` is the sharp step (libuv pool).
+ * pure (pixel bytes; row by row, so it can be done in slices); `encodePng` is the sharp step
+ * (libuv pool).
  */
 import sharp from './sharp.js';
 import type { HeatMap } from './tiling.js';
@@ -44,7 +45,6 @@ const YELLOW = [255, 220, 0] as const;
 const MAGENTA = [255, 0, 255] as const;
 
 export function renderOverlay(o: OverlayInput): OverlayImage {
-  const { depth, heat } = o;
   const k = o.scale ?? 1;
   const W = Math.floor(o.width / k);
   const H = Math.floor(o.height / k);
@@ -52,30 +52,59 @@ export function renderOverlay(o: OverlayInput): OverlayImage {
     o.into !== undefined && o.into.length >= W * H * 3
       ? o.into.subarray(0, W * H * 3)
       : new Uint8Array(W * H * 3);
-  const grey = new Uint8Array(256);
-  for (let q = 0; q < 256; q++) grey[q] = Math.round(255 * (1 - q / 255));
+  overlayGreyRows(o, rgb, 0, H);
+  return overlayMarks(o, rgb);
+}
+
+/** 255 for no depth to 0 for μ ≥ 8, per quarter-step of 8 / 255. */
+const GREY = Uint8Array.from({ length: 256 }, (_, q) => Math.round(255 * (1 - q / 255)));
+
+/**
+ * The overlay's grey rows [y0, y1) (its own rows, after scaling) from the depth alone — the part
+ * that can be drawn before the heat map exists; {@link overlayMarks} adds the rest.
+ */
+export function overlayGreyRows(
+  o: Pick<OverlayInput, 'width' | 'depth' | 'scale'>,
+  rgb: Uint8Array,
+  y0: number,
+  y1: number,
+): void {
+  const { depth } = o;
+  const k = o.scale ?? 1;
+  const W = Math.floor(o.width / k);
+  for (let y = y0; y < y1; y++) {
+    const src = y * k * o.width;
+    for (let x = 0; x < W; x++) {
+      const i = (y * W + x) * 3;
+      const d = depth[src + x * k]!;
+      const g = GREY[d <= 0 ? 0 : d >= 8 ? 255 : (d * 31.875) | 0]!;
+      rgb[i] = g;
+      rgb[i + 1] = g;
+      rgb[i + 2] = g;
+    }
+  }
+}
+
+/** Blend the heat map into grey drawn by {@link overlayGreyRows}, then box regions and suspects. */
+export function overlayMarks(o: OverlayInput, rgb: Uint8Array): OverlayImage {
+  const { heat } = o;
+  const k = o.scale ?? 1;
+  const W = Math.floor(o.width / k);
+  const H = Math.floor(o.height / k);
   const half = o.threshold / 2;
   for (let y = 0; y < H; y++) {
     const hy = Math.floor((y * k) / heat.stride) * heat.cols;
-    const src = y * k * o.width;
     for (let x = 0; x < W; x++) {
-      const i = y * W + x;
-      const d = depth[src + x * k]!;
-      const g = grey[d <= 0 ? 0 : d >= 8 ? 255 : (d * 31.875) | 0]!;
-      let r = g;
-      let gg = g;
-      let b = g;
       const h = heat.data[hy + Math.floor((x * k) / heat.stride)]!;
       if (h >= half) {
+        const i = (y * W + x) * 3;
+        const g = rgb[i]!;
         const a = Math.min(0.6, (0.3 * h) / o.threshold);
         const hot = h >= o.threshold;
-        r = g + a * (255 - g);
-        gg = g + a * ((hot ? 40 : 150) - g);
-        b = g * (1 - a);
+        rgb[i] = g + a * (255 - g);
+        rgb[i + 1] = g + a * ((hot ? 40 : 150) - g);
+        rgb[i + 2] = g * (1 - a);
       }
-      rgb[i * 3] = r;
-      rgb[i * 3 + 1] = gg;
-      rgb[i * 3 + 2] = b;
     }
   }
   const scaled = (r: ScoredRegion): ScoredRegion => ({
