@@ -1,10 +1,9 @@
 /**
- * Messages between the main thread (worker-runner.ts) and the analysis worker
- * (analysis-worker.ts). A scan's pixels go through one shared buffer reused from scan to scan;
- * tiles, scores and the finished pictures travel in transfer lists. Nothing large is cloned.
+ * Messages between the main thread (worker-runner.ts) and the model's worker
+ * (analysis-worker.ts). Tiles, scores and heat maps travel in transfer lists; a scan's tile
+ * buffers go to the worker and come back to be filled again. Nothing large is cloned.
  */
 import type { ModelInfo } from './onnx-runtime.js';
-import type { PixelOptions, PixelResult } from './pipeline.js';
 
 export interface WorkerInit {
   /** The model file's bytes. */
@@ -14,25 +13,38 @@ export interface WorkerInit {
 
 export type ToWorker =
   | { type: 'run'; id: number; buffer: ArrayBuffer; length: number; count: number }
+  /**
+   * Tiles [first, first + count) of scan `id` (a width × height image), to run and stitch into
+   * the scan's heat map; the buffer comes back in 'tiles-done', the heat map after the last tile.
+   */
   | {
-      type: 'analyze';
+      type: 'tiles';
       id: number;
       width: number;
       height: number;
-      /** The 16-bit pixels: the first `length` samples of the shared slot. */
-      pixels: SharedArrayBuffer;
-      length: number;
-      /** Where the worker draws the overlay and preview (shared, reused). */
-      pictures: SharedArrayBuffer;
-      options: PixelOptions;
+      first: number;
+      count: number;
+      buffer: ArrayBuffer;
     }
+  /** Forget scan `id` (its feeding failed). */
+  | { type: 'drop'; id: number }
   | { type: 'close' };
 
 export type FromWorker =
   | { type: 'ready'; info: ModelInfo }
   | { type: 'failed'; code: string; message: string }
   | { type: 'result'; id: number; buffer: ArrayBuffer; dims: number[]; runMs: number }
-  | { type: 'analysis'; id: number; result: PixelResult }
+  | { type: 'tiles-done'; id: number; buffer: ArrayBuffer }
+  | {
+      type: 'heat';
+      id: number;
+      cols: number;
+      rows: number;
+      stride: number;
+      data: ArrayBuffer;
+      /** Time in session.run and stitching, summed over the scan's tiles. */
+      inferenceMs: number;
+    }
   | { type: 'error'; id: number; code: string; message: string };
 
 /** A thrown value as a code and a message (GatewayError codes survive the thread boundary). */

@@ -1,17 +1,20 @@
 /**
  * The model in a worker thread (analysis-worker.ts), as a ScoreRunner: the gateway's and
- * `analyze`'s way to run it. The main thread never loops over pixels: a scan's pixels are
- * copied (one memcpy) into a shared slot the worker reads, reused for every scan so neither
- * thread leaves megabytes of garbage per scan for its GC; tiles, scores and pictures move by
- * transfer. Failures keep their codes: MODEL_INVALID for a model the runtime rejects (at start)
- * or whose output breaks the contract, INFERENCE_FAILED for the rest.
+ * `analyze`'s way to run it. A scan's analysis is a pipeline over the two threads: this thread
+ * prepares it in short slices (scan-feed.ts: normalize, cut tiles, preview, shielding, overlay)
+ * and hands each tile over as soon as it is cut, while the worker runs the previous one, so the
+ * preparation hides behind the inference. Tile buffers circulate by transfer (a few, reused for
+ * every scan), the heat map comes back by transfer, and the depth and pictures stay in buffers
+ * reused from scan to scan. Failures keep their codes: MODEL_INVALID for a model the runtime
+ * rejects (at start) or whose output breaks the contract, INFERENCE_FAILED for the rest.
  */
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { GatewayError, type ErrorCode } from '../core/errors.js';
 import type { LeasedResult, ModelInfo, RunnerOptions, ScoreBatch, ScoreRunner } from './onnx-runtime.js';
-import { pictureBytes, type PixelResult } from './pipeline.js';
+import { feedScan, newFeedWorkspace, type TileIo } from './scan-feed.js';
+import type { HeatMap } from './tiling.js';
 import type { FromWorker, ToWorker, WorkerInit } from './worker-protocol.js';
 
 /** The compiled worker: beside this module in dist/, or dist/'s copy when running from sources (tests). */
@@ -34,7 +37,16 @@ function ownBuffer(view: Float32Array): ArrayBuffer {
   return (whole ? view.buffer : view.slice().buffer) as ArrayBuffer;
 }
 
-type Pending = { resolve: (value: ScoreBatch | PixelResult) => void; reject: (error: Error) => void };
+type Pending = { resolve: (value: ScoreBatch | ModelHeat) => void; reject: (error: Error) => void };
+
+/** A scan's heat map from the worker. */
+interface ModelHeat {
+  readonly heat: HeatMap;
+  readonly inferenceMs: number;
+}
+
+/** Tile buffers in circulation between the threads: enough for the worker never to wait on this thread. */
+const TILE_BUFFERS = 3;
 
 export async function createWorkerRunner(
   bytes: Uint8Array,
@@ -63,8 +75,12 @@ export async function createWorkerRunner(
         reject(gatewayError(msg.code, `onnxruntime rejected the model: ${msg.message}`));
       else if (msg.type === 'result') {
         settle(msg.id)?.resolve({ data: new Float32Array(msg.buffer), dims: msg.dims, runMs: msg.runMs });
-      } else if (msg.type === 'analysis') settle(msg.id)?.resolve(msg.result);
-      else settle(msg.id)?.reject(gatewayError(msg.code, `inference failed: ${msg.message}`));
+      } else if (msg.type === 'tiles-done') tileReturned(msg.buffer);
+      else if (msg.type === 'heat') {
+        const { cols, rows, stride } = msg;
+        const heat = { cols, rows, stride, data: new Float32Array(msg.data) };
+        settle(msg.id)?.resolve({ heat, inferenceMs: msg.inferenceMs });
+      } else settle(msg.id)?.reject(gatewayError(msg.code, `inference failed: ${msg.message}`));
     });
     worker.once('error', (error) => {
       const e = new GatewayError(
@@ -86,8 +102,8 @@ export async function createWorkerRunner(
     throw error;
   });
 
-  // Each request's reply type is fixed by its message type ('run' → ScoreBatch, 'analyze' → PixelResult).
-  const call = <T extends ScoreBatch | PixelResult>(
+  // Each request's reply type is fixed by its message type ('run' → ScoreBatch, 'tiles' → ModelHeat).
+  const call = <T extends ScoreBatch | ModelHeat>(
     message: ToWorker & { id: number },
     transfer: ArrayBuffer[],
   ): Promise<T> => {
@@ -98,38 +114,81 @@ export async function createWorkerRunner(
     });
   };
 
-  // Shared with the worker and reused for every scan: the pixels in, the pictures out.
-  let pixels = new SharedArrayBuffer(0);
-  let pictures = new SharedArrayBuffer(0);
+  // Tile buffers: made on demand up to TILE_BUFFERS per size, then reused; each is either here
+  // (free) or with the worker. `wake` is the feed waiting for one to come back.
+  let free: ArrayBuffer[] = [];
+  let made = 0;
+  let wake: (() => void) | null = null;
+  function tileReturned(buffer: ArrayBuffer): void {
+    free.push(buffer);
+    const w = wake;
+    wake = null;
+    w?.();
+  }
+  function takeTiles(bytes: number): ArrayBuffer | undefined {
+    if (free.length > 0 && free[0]!.byteLength !== bytes) {
+      // Another batch size than the last scan's: start a new set.
+      made -= free.length;
+      free = [];
+    }
+    const buffer = free.pop();
+    if (buffer !== undefined) return buffer;
+    if (made >= TILE_BUFFERS) return undefined;
+    made++;
+    return new ArrayBuffer(bytes);
+  }
+  const workspace = newFeedWorkspace();
   let analyses: Promise<unknown> = Promise.resolve();
+  /** The analysis under way (closing waits for it: its tiles are not all with the worker yet). */
+  let current: Promise<unknown> = Promise.resolve();
   return {
     info,
     run(tiles, count) {
       const buffer = ownBuffer(tiles);
       return call<ScoreBatch>({ type: 'run', id: nextId++, buffer, length: tiles.length, count }, [buffer]);
     },
-    analyzePixels({ image, options: pixelOptions }) {
-      // One scan in the slots at a time: the next is copied in once this one's pictures are released.
+    analyzePixels(job, hooks) {
+      // One scan in the workspace at a time: the next starts once this one's pictures are released.
       let release = (): void => undefined;
       const released = new Promise<void>((resolve) => (release = resolve));
       const next = analyses.then(async (): Promise<LeasedResult> => {
-        const length = image.data.length;
-        if (pixels.byteLength < length * 2) pixels = new SharedArrayBuffer(length * 2);
-        new Uint16Array(pixels, 0, length).set(image.data);
-        const bytes = pictureBytes(image.width, image.height, pixelOptions);
-        if (pictures.byteLength < bytes) pictures = new SharedArrayBuffer(bytes);
-        const message: ToWorker & { id: number } = {
-          type: 'analyze',
-          id: nextId++,
-          width: image.width,
-          height: image.height,
-          pixels,
-          length,
-          pictures,
-          options: pixelOptions,
+        const id = nextId++;
+        const { width, height } = job.image;
+        let failure: Error | null = null;
+        const heat = new Promise<ModelHeat>((resolve, reject) => {
+          if (dead) reject(dead);
+          else pending.set(id, { resolve: (value) => resolve(value as ModelHeat), reject });
+        });
+        heat.catch((error: Error) => {
+          failure = error;
+          wake?.();
+        });
+        const io: TileIo = {
+          take: (tiles) => takeTiles(tiles * info.tile * info.tile * 4),
+          send(first, count, buffer) {
+            worker.postMessage(
+              { type: 'tiles', id, width, height, first, count, buffer } satisfies ToWorker,
+              [buffer],
+            );
+          },
+          returned: () =>
+            failure !== null
+              ? Promise.reject(failure)
+              : new Promise<void>((resolve) => (wake = resolve)).then(() => {
+                  if (failure !== null) throw failure;
+                }),
         };
-        return { ...(await call<PixelResult>(message, [])), release };
+        try {
+          const fed = await feedScan(job, info, io, workspace, hooks?.onPreview);
+          const model = await heat;
+          return { ...fed.finish(model.heat, model.inferenceMs), release };
+        } catch (error) {
+          pending.delete(id);
+          if (!dead) worker.postMessage({ type: 'drop', id } satisfies ToWorker);
+          throw error;
+        }
       });
+      current = next.catch(() => undefined);
       analyses = next.then(
         () => released,
         () => undefined,
@@ -137,6 +196,7 @@ export async function createWorkerRunner(
       return next;
     },
     async close() {
+      await current;
       if (dead) return;
       const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
       worker.postMessage({ type: 'close' } satisfies ToWorker);

@@ -1,0 +1,220 @@
+/**
+ * The main thread's share of a pipelined analysis (worker-runner.ts). The model's worker thread
+ * only runs tiles; everything else happens here, in slices of about a millisecond with a turn of
+ * the event loop between them (SPEC §7: no stall), on the core the worker leaves free:
+ *
+ * 1. calibrate (row and pulse gains, from the air columns and rows), then normalize in strips of
+ *    rows; each tile is cut and handed to the worker as soon as its rows are final, so the model
+ *    runs tile k while this thread prepares tile k + 1 (a few tile buffers circulate, by
+ *    transfer, between the two threads);
+ * 2. while the model runs the remaining tiles: the 8-bit preview (when asked for), the shielding
+ *    detector's block means and suspects, and the overlay's grey;
+ * 3. once the heat map is back ({@link FedScan.finish}): regions, the heat blended into the
+ *    overlay, the boxes.
+ *
+ * Same results as pipeline.ts's `analyzePixels` (one piece, in-process), byte for byte: the
+ * same functions over the same rows, only in another order.
+ */
+import { DEPTH_SCALE } from './model/architecture.js';
+import { calibrate, depthRows, finalRows, repairReady } from './normalize.js';
+import type { ModelInfo } from './onnx-runtime.js';
+import {
+  overlayGreyRows,
+  overlayMarks,
+  previewAir,
+  renderPreview,
+  type GreyImage,
+  type OverlayInput,
+} from './overlay.js';
+import { pictureSizes, type PixelJob, type PixelResult, type PixelTimings } from './pipeline.js';
+import { heatRegions, maxHeat } from './regions.js';
+import { BLOCK_SIDE, blockGrid, blockMeanRows, shieldingFromMeans } from './shielding.js';
+import { extractTile, planTiles, type HeatMap } from './tiling.js';
+
+/** How tiles reach the model's worker. */
+export interface TileIo {
+  /** A free buffer of `tiles` tiles (tiles × tile² float32), or undefined while all are with the model. */
+  take(tiles: number): ArrayBuffer | undefined;
+  /** Hand tiles [first, first + count) to the model; their buffer comes back to the pool once run. */
+  send(first: number, count: number, buffer: ArrayBuffer): void;
+  /** Resolves when a buffer is back in the pool; rejects when the analysis has failed. */
+  returned(): Promise<void>;
+}
+
+/** Buffers kept from one scan to the next (one analysis at a time; grown, never shrunk). */
+export interface FeedWorkspace {
+  depth: Float32Array;
+  means: Float32Array;
+  rgb: Uint8Array;
+  grey: Uint8Array;
+}
+
+export function newFeedWorkspace(): FeedWorkspace {
+  return {
+    depth: new Float32Array(0),
+    means: new Float32Array(0),
+    rgb: new Uint8Array(0),
+    grey: new Uint8Array(0),
+  };
+}
+
+export interface FedScan {
+  /** The result, from the model's heat map and its time (ms). Pictures are views into the workspace. */
+  finish(heat: HeatMap, inferenceMs: number): PixelResult;
+}
+
+/** Rows of depth per slice (≈ 130 k pixels for a 2048-wide scan). */
+const STRIP_ROWS = 64;
+/** Output rows of the overlay's grey or the preview per slice. */
+const PICTURE_ROWS = 32;
+/** Block rows (4 pixel rows each) of the shielding means per slice. */
+const BLOCK_ROWS = 32;
+
+const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+const round2 = (v: number): number => Math.round(v * 100) / 100;
+
+function grow<T extends Float32Array | Uint8Array>(buffer: T, length: number, make: (n: number) => T): T {
+  return buffer.length >= length ? buffer : make(length);
+}
+
+/**
+ * Prepare a scan and feed its tiles to the model; resolves when every tile has been handed over
+ * and the preview, shielding and overlay grey are done (the model may still be running the last
+ * tiles). `onPreview` gets the preview as soon as it is drawn (a view into the workspace).
+ */
+export async function feedScan(
+  job: PixelJob,
+  info: ModelInfo,
+  io: TileIo,
+  ws: FeedWorkspace,
+  onPreview?: (preview: GreyImage) => void,
+): Promise<FedScan> {
+  const { image, options } = job;
+  const { width: W, height: H, data } = image;
+  let t = performance.now();
+  const cal = calibrate(image, options.normalize);
+  ws.depth = grow(ws.depth, W * H, (n) => new Float32Array(n));
+  const depth = ws.depth.subarray(0, W * H);
+  let preprocessMs = performance.now() - t;
+  let shieldingMs = 0;
+  let postprocessMs = 0;
+
+  const layout = planTiles(W, H, info.tile, info.margin);
+  const T = info.tile;
+  const core = T - 2 * info.margin;
+  const needs = (index: number): number =>
+    Math.min(H, Math.floor(index / layout.cols) * core - info.margin + T);
+
+  const sizes = pictureSizes(W, H, options);
+  ws.rgb = grow(ws.rgb, sizes.overlayBytes, (n) => new Uint8Array(n));
+  const rgb = ws.rgb.subarray(0, sizes.overlayBytes);
+  const overlayRows = Math.floor(H / sizes.overlayScale);
+  ws.means = grow(
+    ws.means,
+    Math.floor(W / BLOCK_SIDE) * Math.floor(H / BLOCK_SIDE),
+    (n) => new Float32Array(n),
+  );
+  const grid = blockGrid(W, H, ws.means);
+
+  // Work done while the model runs, in this order, each a list of slices.
+  let preview: GreyImage | null = null;
+  const background: Array<() => void> = [];
+  if (options.preview) {
+    ws.grey = grow(ws.grey, sizes.previewBytes, (n) => new Uint8Array(n));
+    const k = sizes.previewScale;
+    const pw = Math.floor(W / k);
+    const ph = Math.floor(H / k);
+    const grey = ws.grey.subarray(0, pw * ph);
+    const { polarity, airValue, darkValue } = options.normalize;
+    const air = airValue ?? previewAir(image);
+    for (let y0 = 0; y0 < ph; y0 += PICTURE_ROWS) {
+      const y1 = Math.min(ph, y0 + PICTURE_ROWS);
+      background.push(() => {
+        const rows = { width: W, height: (y1 - y0) * k, data: data.subarray(y0 * k * W, y1 * k * W) };
+        const o = { polarity, airValue: air, scale: k, into: grey.subarray(y0 * pw, y1 * pw) };
+        renderPreview(rows, darkValue !== undefined ? { ...o, darkValue } : o);
+        if (y1 === ph) {
+          preview = { grey, width: pw, height: ph };
+          onPreview?.(preview);
+        }
+      });
+    }
+  }
+  let suspects: PixelResult['shieldingSuspects'] = [];
+  for (let b0 = 0; b0 < grid.rows; b0 += BLOCK_ROWS) {
+    const b1 = Math.min(grid.rows, b0 + BLOCK_ROWS);
+    background.push(() => {
+      const s = performance.now();
+      blockMeanRows(depth, W, grid, b0, b1);
+      if (b1 === grid.rows) suspects = shieldingFromMeans(grid, W, options.shielding);
+      shieldingMs += performance.now() - s;
+    });
+  }
+  if (grid.rows === 0) background.push(() => (suspects = shieldingFromMeans(grid, W, options.shielding)));
+  const look = { width: W, depth, scale: sizes.overlayScale };
+  for (let y0 = 0; y0 < overlayRows; y0 += PICTURE_ROWS) {
+    const y1 = Math.min(overlayRows, y0 + PICTURE_ROWS);
+    background.push(() => {
+      const s = performance.now();
+      overlayGreyRows(look, rgb, y0, y1);
+      postprocessMs += performance.now() - s;
+    });
+  }
+
+  // Tiles first (the model waits for them), then depth, then the rest; wait only when nothing is left.
+  let done = 0;
+  let repaired = 0;
+  let final = 0;
+  let next = 0;
+  let step = 0;
+  const batch = Math.max(1, Math.min(options.batchTiles, layout.count));
+  while (next < layout.count || done < H || step < background.length) {
+    await turn();
+    const n = Math.min(batch, layout.count - next);
+    const buffer = n > 0 && final >= needs(next + n - 1) ? io.take(batch) : undefined;
+    if (buffer !== undefined) {
+      t = performance.now();
+      const tiles = new Float32Array(buffer, 0, n * T * T);
+      for (let k = 0; k < n; k++) extractTile(depth, layout, next + k, 1 / DEPTH_SCALE, tiles, k * T * T);
+      preprocessMs += performance.now() - t;
+      io.send(next, n, buffer);
+      next += n;
+    } else if (done < H) {
+      t = performance.now();
+      const end = Math.min(H, done + STRIP_ROWS);
+      depthRows(cal, data, depth, done, end);
+      done = end;
+      repaired = repairReady(cal, depth, done, repaired);
+      final = finalRows(cal, done, repaired);
+      preprocessMs += performance.now() - t;
+    } else if (step < background.length) background[step++]!();
+    else await io.returned();
+  }
+
+  return {
+    finish(heat, inferenceMs) {
+      const s = performance.now();
+      const regions = heatRegions(heat, W, H, {
+        threshold: options.threshold,
+        minCells: options.minRegionCells,
+      });
+      const input: OverlayInput = {
+        ...look,
+        height: H,
+        heat,
+        threshold: options.threshold,
+        regions,
+        shielding: suspects,
+      };
+      const overlay = overlayMarks(input, rgb);
+      postprocessMs += performance.now() - s;
+      const timings: PixelTimings = {
+        preprocessMs: round2(preprocessMs),
+        inferenceMs: round2(inferenceMs),
+        postprocessMs: round2(postprocessMs),
+        shieldingMs: round2(shieldingMs),
+      };
+      return { regions, shieldingSuspects: suspects, maxScore: maxHeat(heat), overlay, preview, timings };
+    },
+  };
+}
