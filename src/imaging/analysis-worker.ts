@@ -1,13 +1,15 @@
 /**
  * The model's worker thread (started by worker-runner.ts): owns the ONNX session and runs tiles
  * as the main thread cuts them (scan-feed.ts), stitching each tile's scores into the scan's heat
- * map, which goes back after the scan's last tile. Tile buffers come in and go back by transfer
- * (the main thread fills them again), so a scan allocates little here besides its heat map.
- * Tiles run one batch at a time, in arrival order; the main thread is meanwhile cutting the next.
+ * map; after the last tile it finishes the scan (regions, shielding suspects, overlay marks, in
+ * buffers shared with the main thread). Tile buffers come in and go back by transfer (the main
+ * thread fills them again). Requests run one at a time, in arrival order; the main thread is
+ * meanwhile cutting the next tile.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { GatewayError } from '../core/errors.js';
 import { createInProcessRunner, type ScoreRunner } from './onnx-runtime.js';
+import { finishScan, type FinishJob } from './scan-feed.js';
 import { emptyHeat, planTiles, stitchTile, strideFor, type HeatMap, type TileLayout } from './tiling.js';
 import { errorReply, type FromWorker, type ToWorker, type WorkerInit } from './worker-protocol.js';
 
@@ -71,16 +73,17 @@ async function runTiles(msg: Extract<ToWorker, { type: 'tiles' }>, r: ScoreRunne
   }
   reply({ type: 'tiles-done', id: msg.id, buffer: msg.buffer }, [msg.buffer]);
   scan.tilesDone += msg.count;
-  if (scan.tilesDone >= layout.count) {
-    scans.delete(msg.id);
-    if (!scan.failed && scan.heat !== null) {
-      const { cols, rows, stride, data } = scan.heat;
-      const buffer = data.buffer as ArrayBuffer;
-      reply({ type: 'heat', id: msg.id, cols, rows, stride, data: buffer, inferenceMs: scan.inferenceMs }, [
-        buffer,
-      ]);
-    }
-  }
+}
+
+function finish(id: number, job: FinishJob): void {
+  const scan = scans.get(id);
+  scans.delete(id);
+  // A failed scan has had its error already.
+  if (scan === undefined || scan.failed) return;
+  if (scan.heat === null || scan.tilesDone < scan.layout.count)
+    throw new Error(`scan ${id}: finish before its last tile (${scan.tilesDone} of ${scan.layout.count})`);
+  const done = finishScan(job, scan.heat);
+  reply({ type: 'analysis', id, ...done, inferenceMs: scan.inferenceMs });
 }
 
 async function handle(msg: ToWorker, r: ScoreRunner): Promise<void> {
@@ -91,6 +94,7 @@ async function handle(msg: ToWorker, r: ScoreRunner): Promise<void> {
     const buffer = data.buffer as ArrayBuffer;
     reply({ type: 'result', id: msg.id, buffer, dims: [...out.dims], runMs: out.runMs }, [buffer]);
   } else if (msg.type === 'tiles') await runTiles(msg, r);
+  else if (msg.type === 'finish') finish(msg.id, msg.job);
   else if (msg.type === 'drop') scans.delete(msg.id);
 }
 

@@ -8,9 +8,12 @@
  *    runs tile k while this thread prepares tile k + 1 (a few tile buffers circulate, by
  *    transfer, between the two threads);
  * 2. while the model runs the remaining tiles: the 8-bit preview (when asked for), the shielding
- *    detector's block means and suspects, and the overlay's grey;
- * 3. once the heat map is back ({@link FedScan.finish}): regions, the heat blended into the
- *    overlay, the boxes.
+ *    detector's block means and the overlay's grey, the last two in buffers shared with the
+ *    worker;
+ * 3. after its last tile, the worker finishes the scan ({@link finishScan}: regions, shielding
+ *    suspects from the block means, heat and boxes drawn into the shared overlay). Those run
+ *    once per scan, so they stay in the worker: on this thread their first runs (before the JIT
+ *    has optimized them) would leave megabytes of boxed numbers in the gateway's young heap.
  *
  * Same results as pipeline.ts's `analyzePixels` (one piece, in-process), byte for byte: the
  * same functions over the same rows, only in another order.
@@ -24,12 +27,14 @@ import {
   previewAir,
   renderPreview,
   type GreyImage,
+  type OverlayImage,
   type OverlayInput,
 } from './overlay.js';
-import { pictureSizes, type PixelJob, type PixelResult, type PixelTimings } from './pipeline.js';
+import { pictureSizes, type PixelJob, type PixelOptions } from './pipeline.js';
 import { heatRegions, maxHeat } from './regions.js';
 import { BLOCK_SIDE, blockGrid, blockMeanRows, shieldingFromMeans } from './shielding.js';
 import { extractTile, planTiles, type HeatMap } from './tiling.js';
+import type { ScoredRegion, ShieldingSuspect } from './types.js';
 
 /** How tiles reach the model's worker. */
 export interface TileIo {
@@ -41,26 +46,79 @@ export interface TileIo {
   returned(): Promise<void>;
 }
 
-/** Buffers kept from one scan to the next (one analysis at a time; grown, never shrunk). */
+/**
+ * Buffers kept from one scan to the next (one analysis at a time; grown, never shrunk). The
+ * block means and the overlay are shared with the worker, which finishes them.
+ */
 export interface FeedWorkspace {
   depth: Float32Array;
-  means: Float32Array;
-  rgb: Uint8Array;
+  means: SharedArrayBuffer;
+  rgb: SharedArrayBuffer;
   grey: Uint8Array;
 }
 
 export function newFeedWorkspace(): FeedWorkspace {
   return {
     depth: new Float32Array(0),
-    means: new Float32Array(0),
-    rgb: new Uint8Array(0),
+    means: new SharedArrayBuffer(0),
+    rgb: new SharedArrayBuffer(0),
     grey: new Uint8Array(0),
   };
 }
 
+/** What the worker needs to finish a scan: plain data and the shared buffers. */
+export interface FinishJob {
+  readonly width: number;
+  readonly height: number;
+  readonly options: PixelOptions;
+  /** The shielding detector's 4 × 4 block means (its first cols × rows values). */
+  readonly means: SharedArrayBuffer;
+  /** The overlay, grey drawn (its first width × height × 3 bytes at the overlay's scale). */
+  readonly rgb: SharedArrayBuffer;
+}
+
+/** A scan prepared and fed: the job the worker finishes, and this thread's share of the result. */
 export interface FedScan {
-  /** The result, from the model's heat map and its time (ms). Pictures are views into the workspace. */
-  finish(heat: HeatMap, inferenceMs: number): PixelResult;
+  readonly finish: FinishJob;
+  readonly overlay: OverlayImage;
+  readonly preview: GreyImage | null;
+  readonly preprocessMs: number;
+  readonly shieldingMs: number;
+  readonly postprocessMs: number;
+}
+
+/** What the worker's {@link finishScan} adds. */
+export interface Finished {
+  readonly regions: ScoredRegion[];
+  readonly shieldingSuspects: ShieldingSuspect[];
+  readonly maxScore: number;
+  readonly shieldingMs: number;
+  readonly postprocessMs: number;
+}
+
+/** After the last tile, where the heat map is: regions, suspects, heat and boxes into the overlay. */
+export function finishScan(job: FinishJob, heat: HeatMap): Finished {
+  const { width: W, height: H, options } = job;
+  let t = performance.now();
+  const grid = blockGrid(W, H, new Float32Array(job.means));
+  const shieldingSuspects = shieldingFromMeans(grid, W, options.shielding);
+  const shieldingMs = performance.now() - t;
+  t = performance.now();
+  const regions = heatRegions(heat, W, H, { threshold: options.threshold, minCells: options.minRegionCells });
+  const sizes = pictureSizes(W, H, options);
+  const input: OverlayInput = {
+    width: W,
+    height: H,
+    depth: new Float32Array(0), // the grey is already drawn
+    scale: sizes.overlayScale,
+    heat,
+    threshold: options.threshold,
+    regions,
+    shielding: shieldingSuspects,
+  };
+  overlayMarks(input, new Uint8Array(job.rgb, 0, sizes.overlayBytes));
+  const postprocessMs = performance.now() - t;
+  return { regions, shieldingSuspects, maxScore: maxHeat(heat), shieldingMs, postprocessMs };
 }
 
 /** Rows of depth per slice (≈ 130 k pixels for a 2048-wide scan). */
@@ -71,7 +129,6 @@ const PICTURE_ROWS = 32;
 const BLOCK_ROWS = 32;
 
 const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
-const round2 = (v: number): number => Math.round(v * 100) / 100;
 
 function grow<T extends Float32Array | Uint8Array>(buffer: T, length: number, make: (n: number) => T): T {
   return buffer.length >= length ? buffer : make(length);
@@ -106,15 +163,12 @@ export async function feedScan(
     Math.min(H, Math.floor(index / layout.cols) * core - info.margin + T);
 
   const sizes = pictureSizes(W, H, options);
-  ws.rgb = grow(ws.rgb, sizes.overlayBytes, (n) => new Uint8Array(n));
-  const rgb = ws.rgb.subarray(0, sizes.overlayBytes);
+  if (ws.rgb.byteLength < sizes.overlayBytes) ws.rgb = new SharedArrayBuffer(sizes.overlayBytes);
+  const rgb = new Uint8Array(ws.rgb, 0, sizes.overlayBytes);
   const overlayRows = Math.floor(H / sizes.overlayScale);
-  ws.means = grow(
-    ws.means,
-    Math.floor(W / BLOCK_SIDE) * Math.floor(H / BLOCK_SIDE),
-    (n) => new Float32Array(n),
-  );
-  const grid = blockGrid(W, H, ws.means);
+  const blocks = Math.floor(W / BLOCK_SIDE) * Math.floor(H / BLOCK_SIDE);
+  if (ws.means.byteLength < blocks * 4) ws.means = new SharedArrayBuffer(blocks * 4);
+  const grid = blockGrid(W, H, new Float32Array(ws.means, 0, blocks));
 
   // Work done while the model runs, in this order, each a list of slices.
   let preview: GreyImage | null = null;
@@ -140,17 +194,14 @@ export async function feedScan(
       });
     }
   }
-  let suspects: PixelResult['shieldingSuspects'] = [];
   for (let b0 = 0; b0 < grid.rows; b0 += BLOCK_ROWS) {
     const b1 = Math.min(grid.rows, b0 + BLOCK_ROWS);
     background.push(() => {
       const s = performance.now();
       blockMeanRows(depth, W, grid, b0, b1);
-      if (b1 === grid.rows) suspects = shieldingFromMeans(grid, W, options.shielding);
       shieldingMs += performance.now() - s;
     });
   }
-  if (grid.rows === 0) background.push(() => (suspects = shieldingFromMeans(grid, W, options.shielding)));
   const look = { width: W, depth, scale: sizes.overlayScale };
   for (let y0 = 0; y0 < overlayRows; y0 += PICTURE_ROWS) {
     const y1 = Math.min(overlayRows, y0 + PICTURE_ROWS);
@@ -192,29 +243,11 @@ export async function feedScan(
   }
 
   return {
-    finish(heat, inferenceMs) {
-      const s = performance.now();
-      const regions = heatRegions(heat, W, H, {
-        threshold: options.threshold,
-        minCells: options.minRegionCells,
-      });
-      const input: OverlayInput = {
-        ...look,
-        height: H,
-        heat,
-        threshold: options.threshold,
-        regions,
-        shielding: suspects,
-      };
-      const overlay = overlayMarks(input, rgb);
-      postprocessMs += performance.now() - s;
-      const timings: PixelTimings = {
-        preprocessMs: round2(preprocessMs),
-        inferenceMs: round2(inferenceMs),
-        postprocessMs: round2(postprocessMs),
-        shieldingMs: round2(shieldingMs),
-      };
-      return { regions, shieldingSuspects: suspects, maxScore: maxHeat(heat), overlay, preview, timings };
-    },
+    finish: { width: W, height: H, options, means: ws.means, rgb: ws.rgb },
+    overlay: { rgb, width: Math.floor(W / sizes.overlayScale), height: overlayRows },
+    preview,
+    preprocessMs,
+    shieldingMs,
+    postprocessMs,
   };
 }

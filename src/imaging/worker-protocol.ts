@@ -4,6 +4,8 @@
  * buffers go to the worker and come back to be filled again. Nothing large is cloned.
  */
 import type { ModelInfo } from './onnx-runtime.js';
+import type { FinishJob } from './scan-feed.js';
+import type { ScoredRegion, ShieldingSuspect } from './types.js';
 
 export interface WorkerInit {
   /** The model file's bytes. */
@@ -15,7 +17,7 @@ export type ToWorker =
   | { type: 'run'; id: number; buffer: ArrayBuffer; length: number; count: number }
   /**
    * Tiles [first, first + count) of scan `id` (a width × height image), to run and stitch into
-   * the scan's heat map; the buffer comes back in 'tiles-done', the heat map after the last tile.
+   * the scan's heat map; the buffer comes back in 'tiles-done'.
    */
   | {
       type: 'tiles';
@@ -26,6 +28,8 @@ export type ToWorker =
       count: number;
       buffer: ArrayBuffer;
     }
+  /** After scan `id`'s last tiles: finish it (regions, suspects, overlay marks); 'analysis' answers. */
+  | { type: 'finish'; id: number; job: FinishJob }
   /** Forget scan `id` (its feeding failed). */
   | { type: 'drop'; id: number }
   | { type: 'close' };
@@ -36,14 +40,15 @@ export type FromWorker =
   | { type: 'result'; id: number; buffer: ArrayBuffer; dims: number[]; runMs: number }
   | { type: 'tiles-done'; id: number; buffer: ArrayBuffer }
   | {
-      type: 'heat';
+      type: 'analysis';
       id: number;
-      cols: number;
-      rows: number;
-      stride: number;
-      data: ArrayBuffer;
+      regions: ScoredRegion[];
+      shieldingSuspects: ShieldingSuspect[];
+      maxScore: number;
       /** Time in session.run and stitching, summed over the scan's tiles. */
       inferenceMs: number;
+      shieldingMs: number;
+      postprocessMs: number;
     }
   | { type: 'error'; id: number; code: string; message: string };
 

@@ -3,9 +3,10 @@
  * `analyze`'s way to run it. A scan's analysis is a pipeline over the two threads: this thread
  * prepares it in short slices (scan-feed.ts: normalize, cut tiles, preview, shielding, overlay)
  * and hands each tile over as soon as it is cut, while the worker runs the previous one, so the
- * preparation hides behind the inference. Tile buffers circulate by transfer (a few, reused for
- * every scan), the heat map comes back by transfer, and the depth and pictures stay in buffers
- * reused from scan to scan. Failures keep their codes: MODEL_INVALID for a model the runtime
+ * preparation hides behind the inference; after the last tile the worker finishes the scan
+ * (regions, suspects, overlay marks). Tile buffers circulate by transfer (a few, reused for
+ * every scan); the depth, block means and pictures stay in buffers reused from scan to scan
+ * (the means and the overlay shared with the worker). Failures keep their codes: MODEL_INVALID for a model the runtime
  * rejects (at start) or whose output breaks the contract, INFERENCE_FAILED for the rest.
  */
 import { existsSync } from 'node:fs';
@@ -14,7 +15,6 @@ import { Worker } from 'node:worker_threads';
 import { GatewayError, type ErrorCode } from '../core/errors.js';
 import type { LeasedResult, ModelInfo, RunnerOptions, ScoreBatch, ScoreRunner } from './onnx-runtime.js';
 import { feedScan, newFeedWorkspace, type TileIo } from './scan-feed.js';
-import type { HeatMap } from './tiling.js';
 import type { FromWorker, ToWorker, WorkerInit } from './worker-protocol.js';
 
 /** The compiled worker: beside this module in dist/, or dist/'s copy when running from sources (tests). */
@@ -37,13 +37,12 @@ function ownBuffer(view: Float32Array): ArrayBuffer {
   return (whole ? view.buffer : view.slice().buffer) as ArrayBuffer;
 }
 
-type Pending = { resolve: (value: ScoreBatch | ModelHeat) => void; reject: (error: Error) => void };
+/** The worker's share of a scan's result. */
+type WorkerFinish = Extract<FromWorker, { type: 'analysis' }>;
 
-/** A scan's heat map from the worker. */
-interface ModelHeat {
-  readonly heat: HeatMap;
-  readonly inferenceMs: number;
-}
+type Pending = { resolve: (value: ScoreBatch | WorkerFinish) => void; reject: (error: Error) => void };
+
+const round2 = (v: number): number => Math.round(v * 100) / 100;
 
 /** Tile buffers in circulation between the threads: enough for the worker never to wait on this thread. */
 const TILE_BUFFERS = 3;
@@ -76,11 +75,8 @@ export async function createWorkerRunner(
       else if (msg.type === 'result') {
         settle(msg.id)?.resolve({ data: new Float32Array(msg.buffer), dims: msg.dims, runMs: msg.runMs });
       } else if (msg.type === 'tiles-done') tileReturned(msg.buffer);
-      else if (msg.type === 'heat') {
-        const { cols, rows, stride } = msg;
-        const heat = { cols, rows, stride, data: new Float32Array(msg.data) };
-        settle(msg.id)?.resolve({ heat, inferenceMs: msg.inferenceMs });
-      } else settle(msg.id)?.reject(gatewayError(msg.code, `inference failed: ${msg.message}`));
+      else if (msg.type === 'analysis') settle(msg.id)?.resolve(msg);
+      else settle(msg.id)?.reject(gatewayError(msg.code, `inference failed: ${msg.message}`));
     });
     worker.once('error', (error) => {
       const e = new GatewayError(
@@ -102,8 +98,8 @@ export async function createWorkerRunner(
     throw error;
   });
 
-  // Each request's reply type is fixed by its message type ('run' → ScoreBatch, 'tiles' → ModelHeat).
-  const call = <T extends ScoreBatch | ModelHeat>(
+  // Each request's reply type is fixed by its message type ('run' → ScoreBatch, 'finish' → WorkerFinish).
+  const call = <T extends ScoreBatch | WorkerFinish>(
     message: ToWorker & { id: number },
     transfer: ArrayBuffer[],
   ): Promise<T> => {
@@ -155,11 +151,11 @@ export async function createWorkerRunner(
         const id = nextId++;
         const { width, height } = job.image;
         let failure: Error | null = null;
-        const heat = new Promise<ModelHeat>((resolve, reject) => {
+        const finished = new Promise<WorkerFinish>((resolve, reject) => {
           if (dead) reject(dead);
-          else pending.set(id, { resolve: (value) => resolve(value as ModelHeat), reject });
+          else pending.set(id, { resolve: (value) => resolve(value as WorkerFinish), reject });
         });
-        heat.catch((error: Error) => {
+        finished.catch((error: Error) => {
           failure = error;
           wake?.();
         });
@@ -180,8 +176,24 @@ export async function createWorkerRunner(
         };
         try {
           const fed = await feedScan(job, info, io, workspace, hooks?.onPreview);
-          const model = await heat;
-          return { ...fed.finish(model.heat, model.inferenceMs), release };
+          worker.postMessage({ type: 'finish', id, job: fed.finish } satisfies ToWorker);
+          const done = await finished;
+          const timings = {
+            preprocessMs: round2(fed.preprocessMs),
+            inferenceMs: round2(done.inferenceMs),
+            postprocessMs: round2(fed.postprocessMs + done.postprocessMs),
+            shieldingMs: round2(fed.shieldingMs + done.shieldingMs),
+          };
+          const { regions, shieldingSuspects, maxScore } = done;
+          return {
+            regions,
+            shieldingSuspects,
+            maxScore,
+            overlay: fed.overlay,
+            preview: fed.preview,
+            timings,
+            release,
+          };
         } catch (error) {
           pending.delete(id);
           if (!dead) worker.postMessage({ type: 'drop', id } satisfies ToWorker);
