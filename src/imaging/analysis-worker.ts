@@ -2,8 +2,9 @@
  * The model's worker thread (started by worker-runner.ts): owns the ONNX session and runs tiles
  * as the main thread cuts them (scan-feed.ts), stitching each tile's scores into the scan's heat
  * map; after the last tile it finishes the scan (regions, shielding suspects, overlay marks, in
- * buffers shared with the main thread). Tile buffers come in and go back by transfer (the main
- * thread fills them again). Requests run one at a time, in arrival order; the main thread is
+ * buffers shared with the main thread). Tiles arrive in slots of a shared buffer, copied into
+ * this thread's input buffer for the runtime (it refuses shared memory; ~0.1 ms a tile) so the
+ * slot is free at once. Requests run one at a time, in arrival order; the main thread is
  * meanwhile cutting the next tile.
  */
 import { parentPort, workerData } from 'node:worker_threads';
@@ -36,6 +37,9 @@ interface ScanState {
   failed: boolean;
 }
 const scans = new Map<number, ScanState>();
+/** The tile slots shared with the main thread, and this thread's copy of a slot for the runtime (which refuses shared memory). */
+let slots: { buffer: SharedArrayBuffer; slotFloats: number } | null = null;
+let input = new Float32Array(0);
 
 async function runTiles(msg: Extract<ToWorker, { type: 'tiles' }>, r: ScoreRunner): Promise<void> {
   let scan = scans.get(msg.id);
@@ -51,10 +55,22 @@ async function runTiles(msg: Extract<ToWorker, { type: 'tiles' }>, r: ScoreRunne
   }
   const { layout } = scan;
   const T = layout.tile;
+  // The slot is free again as soon as it is copied: the main thread cuts the next tile into it.
+  let freed = false;
+  const free = (): void => {
+    if (!freed) reply({ type: 'tiles-done', id: msg.id, slot: msg.slot });
+    freed = true;
+  };
   try {
     if (!scan.failed) {
       const t = performance.now();
-      const out = await r.run(new Float32Array(msg.buffer, 0, msg.count * T * T), msg.count);
+      const length = msg.count * T * T;
+      if (slots === null || length > slots.slotFloats) throw new Error('tiles before their slots');
+      if (input.length < length) input = new Float32Array(length);
+      const tiles = input.subarray(0, length);
+      tiles.set(new Float32Array(slots.buffer, msg.slot * slots.slotFloats * 4, length));
+      free();
+      const out = await r.run(tiles, msg.count);
       const stride = strideFor(layout, out.dims, msg.count);
       if (stride === null)
         throw new GatewayError(
@@ -71,7 +87,7 @@ async function runTiles(msg: Extract<ToWorker, { type: 'tiles' }>, r: ScoreRunne
     scan.failed = true;
     reply({ type: 'error', id: msg.id, ...errorReply(error, 'INFERENCE_FAILED') });
   }
-  reply({ type: 'tiles-done', id: msg.id, buffer: msg.buffer }, [msg.buffer]);
+  free();
   scan.tilesDone += msg.count;
 }
 
@@ -93,7 +109,8 @@ async function handle(msg: ToWorker, r: ScoreRunner): Promise<void> {
     const data = own ? out.data : out.data.slice();
     const buffer = data.buffer as ArrayBuffer;
     reply({ type: 'result', id: msg.id, buffer, dims: [...out.dims], runMs: out.runMs }, [buffer]);
-  } else if (msg.type === 'tiles') await runTiles(msg, r);
+  } else if (msg.type === 'slots') slots = { buffer: msg.buffer, slotFloats: msg.slotFloats };
+  else if (msg.type === 'tiles') await runTiles(msg, r);
   else if (msg.type === 'finish') finish(msg.id, msg.job);
   else if (msg.type === 'drop') scans.delete(msg.id);
 }

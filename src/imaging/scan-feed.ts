@@ -5,8 +5,8 @@
  *
  * 1. calibrate (row and pulse gains, from the air columns and rows), then normalize in strips of
  *    rows; each tile is cut and handed to the worker as soon as its rows are final, so the model
- *    runs tile k while this thread prepares tile k + 1 (a few tile buffers circulate, by
- *    transfer, between the two threads);
+ *    runs tile k while this thread prepares tile k + 1 (a few tile slots in memory shared
+ *    with the worker, handed back and forth by index);
  * 2. while the model runs the remaining tiles: the 8-bit preview (when asked for), the shielding
  *    detector's block means and the overlay's grey, the last two in buffers shared with the
  *    worker;
@@ -38,11 +38,14 @@ import type { ScoredRegion, ShieldingSuspect } from './types.js';
 
 /** How tiles reach the model's worker. */
 export interface TileIo {
-  /** A free buffer of `tiles` tiles (tiles × tile² float32), or undefined while all are with the model. */
-  take(tiles: number): ArrayBuffer | undefined;
-  /** Hand tiles [first, first + count) to the model; their buffer comes back to the pool once run. */
-  send(first: number, count: number, buffer: ArrayBuffer): void;
-  /** Resolves when a buffer is back in the pool; rejects when the analysis has failed. */
+  /**
+   * A free slot for `tiles` tiles (tiles × tile² float32, in memory shared with the worker), or
+   * undefined while every slot is with the model.
+   */
+  take(tiles: number): Float32Array | undefined;
+  /** Hand tiles [first, first + count), cut into `slot`, to the model; the slot is free again once run. */
+  send(first: number, count: number, slot: Float32Array): void;
+  /** Resolves when a slot is free again; rejects when the analysis has failed. */
   returned(): Promise<void>;
 }
 
@@ -222,13 +225,12 @@ export async function feedScan(
   while (next < layout.count || done < H || step < background.length) {
     await turn();
     const n = Math.min(batch, layout.count - next);
-    const buffer = n > 0 && final >= needs(next + n - 1) ? io.take(batch) : undefined;
-    if (buffer !== undefined) {
+    const slot = n > 0 && final >= needs(next + n - 1) ? io.take(batch) : undefined;
+    if (slot !== undefined) {
       t = performance.now();
-      const tiles = new Float32Array(buffer, 0, n * T * T);
-      for (let k = 0; k < n; k++) extractTile(depth, layout, next + k, 1 / DEPTH_SCALE, tiles, k * T * T);
+      for (let k = 0; k < n; k++) extractTile(depth, layout, next + k, 1 / DEPTH_SCALE, slot, k * T * T);
       preprocessMs += performance.now() - t;
-      io.send(next, n, buffer);
+      io.send(next, n, slot);
       next += n;
     } else if (done < H) {
       t = performance.now();

@@ -1,7 +1,9 @@
 /**
  * Messages between the main thread (worker-runner.ts) and the model's worker
- * (analysis-worker.ts). Tiles, scores and heat maps travel in transfer lists; a scan's tile
- * buffers go to the worker and come back to be filled again. Nothing large is cloned.
+ * (analysis-worker.ts). Tiles are cut into slots of a buffer shared with the worker and handed
+ * over by index (transferring a buffer per tile made V8 count it as new external memory each
+ * time, and the extra scavenges promoted decoded scans); 'run' batches and scores travel in
+ * transfer lists. Nothing large is cloned.
  */
 import type { ModelInfo } from './onnx-runtime.js';
 import type { FinishJob } from './scan-feed.js';
@@ -15,19 +17,13 @@ export interface WorkerInit {
 
 export type ToWorker =
   | { type: 'run'; id: number; buffer: ArrayBuffer; length: number; count: number }
+  /** The tile slots (shared, reused for every scan): slot i is floats [i × slotFloats, (i + 1) × slotFloats). */
+  | { type: 'slots'; buffer: SharedArrayBuffer; slotFloats: number }
   /**
-   * Tiles [first, first + count) of scan `id` (a width × height image), to run and stitch into
-   * the scan's heat map; the buffer comes back in 'tiles-done'.
+   * Tiles [first, first + count) of scan `id` (a width × height image), cut into tile slot
+   * `slot`, to run and stitch into the scan's heat map; 'tiles-done' frees the slot.
    */
-  | {
-      type: 'tiles';
-      id: number;
-      width: number;
-      height: number;
-      first: number;
-      count: number;
-      buffer: ArrayBuffer;
-    }
+  | { type: 'tiles'; id: number; width: number; height: number; first: number; count: number; slot: number }
   /** After scan `id`'s last tiles: finish it (regions, suspects, overlay marks); 'analysis' answers. */
   | { type: 'finish'; id: number; job: FinishJob }
   /** Forget scan `id` (its feeding failed). */
@@ -38,7 +34,7 @@ export type FromWorker =
   | { type: 'ready'; info: ModelInfo }
   | { type: 'failed'; code: string; message: string }
   | { type: 'result'; id: number; buffer: ArrayBuffer; dims: number[]; runMs: number }
-  | { type: 'tiles-done'; id: number; buffer: ArrayBuffer }
+  | { type: 'tiles-done'; id: number; slot: number }
   | {
       type: 'analysis';
       id: number;

@@ -4,9 +4,9 @@
  * prepares it in short slices (scan-feed.ts: normalize, cut tiles, preview, shielding, overlay)
  * and hands each tile over as soon as it is cut, while the worker runs the previous one, so the
  * preparation hides behind the inference; after the last tile the worker finishes the scan
- * (regions, suspects, overlay marks). Tile buffers circulate by transfer (a few, reused for
- * every scan); the depth, block means and pictures stay in buffers reused from scan to scan
- * (the means and the overlay shared with the worker). Failures keep their codes: MODEL_INVALID for a model the runtime
+ * (regions, suspects, overlay marks). Tiles go through a few slots of a buffer shared with the
+ * worker, handed over by index; the depth, block means and pictures stay in buffers reused from
+ * scan to scan (the means and the overlay shared with the worker). Failures keep their codes: MODEL_INVALID for a model the runtime
  * rejects (at start) or whose output breaks the contract, INFERENCE_FAILED for the rest.
  */
 import { existsSync } from 'node:fs';
@@ -44,8 +44,8 @@ type Pending = { resolve: (value: ScoreBatch | WorkerFinish) => void; reject: (e
 
 const round2 = (v: number): number => Math.round(v * 100) / 100;
 
-/** Tile buffers in circulation between the threads: enough for the worker never to wait on this thread. */
-const TILE_BUFFERS = 3;
+/** Tile slots shared with the worker: enough for it never to wait on this thread. */
+const TILE_SLOTS = 3;
 
 export async function createWorkerRunner(
   bytes: Uint8Array,
@@ -74,7 +74,7 @@ export async function createWorkerRunner(
         reject(gatewayError(msg.code, `onnxruntime rejected the model: ${msg.message}`));
       else if (msg.type === 'result') {
         settle(msg.id)?.resolve({ data: new Float32Array(msg.buffer), dims: msg.dims, runMs: msg.runMs });
-      } else if (msg.type === 'tiles-done') tileReturned(msg.buffer);
+      } else if (msg.type === 'tiles-done') slotReturned(msg.slot);
       else if (msg.type === 'analysis') settle(msg.id)?.resolve(msg);
       else settle(msg.id)?.reject(gatewayError(msg.code, `inference failed: ${msg.message}`));
     });
@@ -110,29 +110,30 @@ export async function createWorkerRunner(
     });
   };
 
-  // Tile buffers: made on demand up to TILE_BUFFERS per size, then reused; each is either here
-  // (free) or with the worker. `wake` is the feed waiting for one to come back.
-  let free: ArrayBuffer[] = [];
-  let made = 0;
+  // Tile slots in one buffer shared with the worker, made for the first scan (again when a batch
+  // size needs larger slots); each slot is either free here or with the worker. `wake` is the
+  // feed waiting for one to come back.
+  let slots: Float32Array[] = [];
+  let free: number[] = [];
   let wake: (() => void) | null = null;
-  function tileReturned(buffer: ArrayBuffer): void {
-    free.push(buffer);
+  function slotReturned(slot: number): void {
+    free.push(slot);
     const w = wake;
     wake = null;
     w?.();
   }
-  function takeTiles(bytes: number): ArrayBuffer | undefined {
-    if (free.length > 0 && free[0]!.byteLength !== bytes) {
-      // Another batch size than the last scan's: start a new set.
-      made -= free.length;
-      free = [];
+  function takeSlot(floats: number): Float32Array | undefined {
+    if (slots.length === 0 || slots[0]!.length < floats) {
+      if (free.length < slots.length) return undefined; // not while the worker holds one
+      const buffer = new SharedArrayBuffer(TILE_SLOTS * floats * 4);
+      slots = Array.from({ length: TILE_SLOTS }, (_, i) => new Float32Array(buffer, i * floats * 4, floats));
+      free = slots.map((_, i) => TILE_SLOTS - 1 - i);
+      worker.postMessage({ type: 'slots', buffer, slotFloats: floats } satisfies ToWorker);
     }
-    const buffer = free.pop();
-    if (buffer !== undefined) return buffer;
-    if (made >= TILE_BUFFERS) return undefined;
-    made++;
-    return new ArrayBuffer(bytes);
+    const slot = free.pop();
+    return slot === undefined ? undefined : slots[slot]!.subarray(0, floats);
   }
+  const slotIndex = (view: Float32Array): number => slots.findIndex((s) => s.byteOffset === view.byteOffset);
   const workspace = newFeedWorkspace();
   let analyses: Promise<unknown> = Promise.resolve();
   /** The analysis under way (closing waits for it: its tiles are not all with the worker yet). */
@@ -160,12 +161,10 @@ export async function createWorkerRunner(
           wake?.();
         });
         const io: TileIo = {
-          take: (tiles) => takeTiles(tiles * info.tile * info.tile * 4),
-          send(first, count, buffer) {
-            worker.postMessage(
-              { type: 'tiles', id, width, height, first, count, buffer } satisfies ToWorker,
-              [buffer],
-            );
+          take: (tiles) => takeSlot(tiles * info.tile * info.tile),
+          send(first, count, view) {
+            const slot = slotIndex(view);
+            worker.postMessage({ type: 'tiles', id, width, height, first, count, slot } satisfies ToWorker);
           },
           returned: () =>
             failure !== null
