@@ -1,13 +1,17 @@
 /**
- * The analysis worker thread (started by worker-runner.ts): owns the ONNX session and runs every
- * per-pixel step of a scan (pipeline.ts) beside it, so the gateway's main thread only shares the
- * decoded pixels and gets back regions, suspects and the finished pictures. The pixels are read
- * from, and the pictures drawn into, buffers shared with the main thread and reused for every
- * scan (the main thread sends one analysis at a time), so a scan allocates almost nothing here.
+ * The model's worker thread (started by worker-runner.ts): owns the ONNX session and runs tiles
+ * as the main thread cuts them (scan-feed.ts), stitching each tile's scores into the scan's heat
+ * map; after the last tile it finishes the scan (regions, shielding suspects, overlay marks, in
+ * buffers shared with the main thread). Tiles arrive in slots of a shared buffer, copied into
+ * this thread's input buffer for the runtime (it refuses shared memory; ~0.1 ms a tile) so the
+ * slot is free at once. Requests run one at a time, in arrival order; the main thread is
+ * meanwhile cutting the next tile.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { createInProcessRunner, type ScoreBatch, type ScoreRunner } from './onnx-runtime.js';
-import { analyzePixels, newWorkspace } from './pipeline.js';
+import { GatewayError } from '../core/errors.js';
+import { createInProcessRunner, type ScoreRunner } from './onnx-runtime.js';
+import { finishScan, type FinishJob } from './scan-feed.js';
+import { emptyHeat, planTiles, stitchTile, strideFor, type HeatMap, type TileLayout } from './tiling.js';
 import { errorReply, type FromWorker, type ToWorker, type WorkerInit } from './worker-protocol.js';
 
 const port = parentPort!;
@@ -16,7 +20,6 @@ const reply = (message: FromWorker, transfer: ArrayBuffer[] = []): void =>
   port.postMessage(message, transfer);
 
 let runner: ScoreRunner | null = null;
-const workspace = newWorkspace();
 const ready = createInProcessRunner(new Uint8Array(init.model), { threads: init.threads }).then(
   (r) => {
     runner = r;
@@ -25,6 +28,80 @@ const ready = createInProcessRunner(new Uint8Array(init.model), { threads: init.
   (error: unknown) => reply({ type: 'failed', ...errorReply(error, 'MODEL_INVALID') }),
 );
 
+/** A scan whose tiles are arriving. */
+interface ScanState {
+  readonly layout: TileLayout;
+  heat: HeatMap | null;
+  tilesDone: number;
+  inferenceMs: number;
+  failed: boolean;
+}
+const scans = new Map<number, ScanState>();
+/** The tile slots shared with the main thread, and this thread's copy of a slot for the runtime (which refuses shared memory). */
+let slots: { buffer: SharedArrayBuffer; slotFloats: number } | null = null;
+let input = new Float32Array(0);
+
+async function runTiles(msg: Extract<ToWorker, { type: 'tiles' }>, r: ScoreRunner): Promise<void> {
+  let scan = scans.get(msg.id);
+  if (scan === undefined) {
+    scan = {
+      layout: planTiles(msg.width, msg.height, r.info.tile, r.info.margin),
+      heat: null,
+      tilesDone: 0,
+      inferenceMs: 0,
+      failed: false,
+    };
+    scans.set(msg.id, scan);
+  }
+  const { layout } = scan;
+  const T = layout.tile;
+  // The slot is free again as soon as it is copied: the main thread cuts the next tile into it.
+  let freed = false;
+  const free = (): void => {
+    if (!freed) reply({ type: 'tiles-done', id: msg.id, slot: msg.slot });
+    freed = true;
+  };
+  try {
+    if (!scan.failed) {
+      const t = performance.now();
+      const length = msg.count * T * T;
+      if (slots === null || length > slots.slotFloats) throw new Error('tiles before their slots');
+      if (input.length < length) input = new Float32Array(length);
+      const tiles = input.subarray(0, length);
+      tiles.set(new Float32Array(slots.buffer, msg.slot * slots.slotFloats * 4, length));
+      free();
+      const out = await r.run(tiles, msg.count);
+      const stride = strideFor(layout, out.dims, msg.count);
+      if (stride === null)
+        throw new GatewayError(
+          'MODEL_INVALID',
+          `model output [${out.dims.join(', ')}] does not meet the contract [N, 1, T/s, T/s] for ${msg.count} tile(s) of ${T}`,
+          { dims: out.dims },
+        );
+      scan.heat ??= emptyHeat(layout, stride);
+      const cells = (T / stride) ** 2;
+      for (let k = 0; k < msg.count; k++) stitchTile(scan.heat, out.data, k * cells, layout, msg.first + k);
+      scan.inferenceMs += performance.now() - t;
+    }
+  } catch (error) {
+    scan.failed = true;
+    reply({ type: 'error', id: msg.id, ...errorReply(error, 'INFERENCE_FAILED') });
+  }
+  free();
+  scan.tilesDone += msg.count;
+}
+
+function finish(id: number, job: FinishJob): void {
+  const scan = scans.get(id);
+  scans.delete(id);
+  // A failed scan has had its error already.
+  if (scan === undefined || scan.failed) return;
+  if (scan.heat === null || scan.tilesDone < scan.layout.count)
+    throw new Error(`scan ${id}: finish before its last tile (${scan.tilesDone} of ${scan.layout.count})`);
+  const done = finishScan(job, scan.heat);
+  reply({ type: 'analysis', id, ...done, inferenceMs: scan.inferenceMs });
+}
+
 async function handle(msg: ToWorker, r: ScoreRunner): Promise<void> {
   if (msg.type === 'run') {
     const out = await r.run(new Float32Array(msg.buffer, 0, msg.length), msg.count);
@@ -32,18 +109,16 @@ async function handle(msg: ToWorker, r: ScoreRunner): Promise<void> {
     const data = own ? out.data : out.data.slice();
     const buffer = data.buffer as ArrayBuffer;
     reply({ type: 'result', id: msg.id, buffer, dims: [...out.dims], runMs: out.runMs }, [buffer]);
-  } else if (msg.type === 'analyze') {
-    const image = { width: msg.width, height: msg.height, data: new Uint16Array(msg.pixels, 0, msg.length) };
-    workspace.pictures = new Uint8Array(msg.pictures);
-    const run = (tiles: Float32Array, count: number): Promise<ScoreBatch> => r.run(tiles, count);
-    const result = await analyzePixels({ image, options: msg.options }, r.info, run, workspace);
-    // The pictures are views into the shared buffer: they travel as views, not copies.
-    reply({ type: 'analysis', id: msg.id, result });
-  }
+  } else if (msg.type === 'slots') slots = { buffer: msg.buffer, slotFloats: msg.slotFloats };
+  else if (msg.type === 'tiles') await runTiles(msg, r);
+  else if (msg.type === 'finish') finish(msg.id, msg.job);
+  else if (msg.type === 'drop') scans.delete(msg.id);
 }
 
-/** Requests in flight: closing waits for them, so a session is never released mid-analysis. */
+/** Requests in flight: closing waits for them, so a session is never released mid-run. */
 const inFlight = new Set<Promise<void>>();
+/** Requests run one at a time, in arrival order (a scan's tiles share its heat map). */
+let queue: Promise<void> = Promise.resolve();
 
 port.on('message', (msg: ToWorker) => {
   const done = (async () => {
@@ -55,10 +130,13 @@ port.on('message', (msg: ToWorker) => {
       return;
     }
     if (runner === null) return;
+    const r = runner;
+    const turn = queue.then(() => handle(msg, r));
+    queue = turn.catch(() => undefined);
     try {
-      await handle(msg, runner);
+      await turn;
     } catch (error) {
-      reply({ type: 'error', id: msg.id, ...errorReply(error, 'INFERENCE_FAILED') });
+      if ('id' in msg) reply({ type: 'error', id: msg.id, ...errorReply(error, 'INFERENCE_FAILED') });
     }
   })();
   inFlight.add(done);

@@ -1,19 +1,18 @@
 /**
  * The imaging pipeline (SPEC §1.3, §5): normalize → tile → model → heat map → regions, beside it
  * the shielding detector, and the overlay picture; the result is the `imaging.scan.analyzed`
- * data. Every per-pixel step of the analysis runs where the model runs (pipeline.ts): with a
- * worker runner — the gateway and `analyze` — that is the worker thread, and this module only
- * checks the scan, hands its pixels over, has sharp encode the finished pictures (libuv pool,
- * off the event loop) and assembles the event data. The one exception is the 8-bit preview,
- * which needs only the decoded pixels: it is rendered here in short slices while the worker
- * infers, so it costs no time on the scan's critical path. Decoding happens before.
+ * data. The runner does every per-pixel step (with a worker runner — the gateway and `analyze` —
+ * pipelined: this thread prepares the scan in short slices while the worker runs the model,
+ * scan-feed.ts); this module checks the scan, has sharp encode the pictures (libuv pool, off
+ * the event loop; the preview's as soon as it is drawn, while the model still runs) and
+ * assembles the event data. Decoding happens before.
  */
 import { GatewayError } from '../core/errors.js';
 import type { ScoreRunner } from './onnx-runtime.js';
 import { releaseScanMemory } from './release.js';
-import { encodePng, overlayScaleFor, previewAir, renderPreview, type GreyImage } from './overlay.js';
+import { encodePng } from './overlay.js';
 import type { ShieldingOptions } from './shielding.js';
-import type { Energy, Image16, Polarity, Scan, ScanAnalyzedData } from './types.js';
+import type { Energy, Scan, ScanAnalyzedData } from './types.js';
 
 export interface AnalyzerOptions {
   readonly runner: ScoreRunner;
@@ -60,42 +59,46 @@ export function createAnalyzer(options: AnalyzerOptions): Analyzer {
       }
       const { width, height } = high;
       const wantPreview = options.preview ?? false;
-      const result = runner.analyzePixels({
-        image: high,
-        options: {
-          normalize: {
-            polarity: meta.polarity,
-            ...(meta.airValue !== undefined ? { airValue: meta.airValue } : {}),
-            ...(meta.darkValue !== undefined ? { darkValue: meta.darkValue } : {}),
+      // The preview PNG is encoded (sharp, libuv pool) as soon as its pixels are drawn, while the
+      // model is still running.
+      const encoding: { preview?: Promise<Buffer> } = {};
+      const pixels = await runner.analyzePixels(
+        {
+          image: high,
+          options: {
+            normalize: {
+              polarity: meta.polarity,
+              ...(meta.airValue !== undefined ? { airValue: meta.airValue } : {}),
+              ...(meta.darkValue !== undefined ? { darkValue: meta.darkValue } : {}),
+            },
+            shielding: {
+              ...(meta.pixelPitchMm !== undefined ? { pixelPitchMm: meta.pixelPitchMm } : {}),
+              ...options.shielding,
+            },
+            threshold,
+            minRegionCells: options.minRegionCells ?? 3,
+            batchTiles: options.batchTiles ?? 1,
+            overlayMaxWidth: options.overlayMaxWidth ?? 1024,
+            preview: wantPreview,
           },
-          shielding: {
-            ...(meta.pixelPitchMm !== undefined ? { pixelPitchMm: meta.pixelPitchMm } : {}),
-            ...options.shielding,
-          },
-          threshold,
-          minRegionCells: options.minRegionCells ?? 3,
-          batchTiles: options.batchTiles ?? 1,
-          overlayMaxWidth: options.overlayMaxWidth ?? 1024,
-          // The preview depends only on the decoded pixels: made here, below, while the worker infers.
-          preview: false,
         },
-      });
-      // The preview, meanwhile: rendered in short slices on this thread (the event loop stays
-      // free) and encoded by sharp on the libuv pool, both idle while the worker runs the model.
-      const previewJob = wantPreview
-        ? previewPngOf(high, meta.polarity, meta.airValue, meta.darkValue)
-        : null;
-      previewJob?.catch(() => undefined);
-      const pixels = await result;
+        {
+          onPreview: (picture) => {
+            encoding.preview = encodePng(picture);
+            encoding.preview.catch(() => undefined);
+          },
+        },
+      );
       // The overlay is encoded (sharp, off the event loop) straight from the runner's buffer.
       const t = performance.now();
       let overlay: Buffer;
+      let preview: Buffer | null = null;
       try {
         overlay = await encodePng(pixels.overlay);
+        if (pixels.preview !== null) preview = await (encoding.preview ?? encodePng(pixels.preview));
       } finally {
         pixels.release();
       }
-      const preview = previewJob === null ? null : await previewJob;
       const encodeMs = performance.now() - t;
       releaseScanMemory();
       const energies: Energy[] = scan.low ? ['high', 'low'] : ['high'];
@@ -119,41 +122,6 @@ export function createAnalyzer(options: AnalyzerOptions): Analyzer {
       return { data, overlay, preview, threshold };
     },
   };
-}
-
-/** Output rows of the preview rendered per slice (≈ 130 k source pixels, about a millisecond). */
-const PREVIEW_SLICE_ROWS = 32;
-
-/**
- * The 8-bit preview PNG (half size for a 2048-wide scan, at most 1024 wide), rendered slice by
- * slice with a turn of the event loop between slices, then encoded by sharp (libuv pool).
- */
-async function previewPngOf(
-  image: Image16,
-  polarity: Polarity,
-  airValue: number | undefined,
-  darkValue: number | undefined,
-): Promise<Buffer> {
-  const { width } = image;
-  const k = overlayScaleFor(width, 1024);
-  const W = Math.floor(width / k);
-  const H = Math.floor(image.height / k);
-  const air = airValue ?? previewAir(image);
-  const grey = new Uint8Array(W * H);
-  for (let y0 = 0; y0 < H; y0 += PREVIEW_SLICE_ROWS) {
-    await new Promise<void>((resolve) => setImmediate(resolve));
-    const y1 = Math.min(H, y0 + PREVIEW_SLICE_ROWS);
-    const rows = { width, height: (y1 - y0) * k, data: image.data.subarray(y0 * k * width, y1 * k * width) };
-    renderPreview(rows, {
-      polarity,
-      airValue: air,
-      ...(darkValue !== undefined ? { darkValue } : {}),
-      scale: k,
-      into: grey.subarray(y0 * W, y1 * W),
-    });
-  }
-  const picture: GreyImage = { grey, width: W, height: H };
-  return encodePng(picture);
 }
 
 /** The overlay PNG of an analysis (its size was set by the analyzer's `overlayMaxWidth`). */

@@ -6,8 +6,9 @@
  * their neighbours, and pulse-to-pulse source variation (calibrated on the air rows above the
  * vehicle). 16-bit values are used as they are: a 65,536-entry log table, no 8-bit step.
  *
- * Runs in the analysis worker (pipeline.ts), so it is a plain loop, not sliced; the caller may
- * hand in the depth buffer to reuse it from scan to scan.
+ * In one piece (`normalizeScan`), or strip by strip with the same result (`calibrate`, then
+ * `depthRows` / `repairReady` / `finalRows`), so a tile can be cut as soon as its rows are final;
+ * the caller may hand in the depth buffer to reuse it from scan to scan.
  */
 import type { Image16, Polarity } from './types.js';
 
@@ -52,10 +53,25 @@ export function estimateAir(img: Image16, polarity: Polarity): number {
   return 1;
 }
 
+/**
+ * The median (upper for an even count) of values[0, n), sorting them in place. Up to 64 values
+ * (the air columns or rows of a scan up to 3200 px), thousands of times per scan, by insertion
+ * sort, where a typed array's sort() costs an allocation and a call each; the values (finite,
+ * no −0) sort the same either way.
+ */
 function median(values: Float64Array, n: number): number {
   if (n === 0) return NaN;
-  const part = values.subarray(0, n).sort();
-  return part[n >> 1]!;
+  if (n > 64) return values.subarray(0, n).sort()[n >> 1]!;
+  for (let i = 1; i < n; i++) {
+    const v = values[i]!;
+    let j = i - 1;
+    while (j >= 0 && values[j]! > v) {
+      values[j + 1] = values[j]!;
+      j--;
+    }
+    values[j + 1] = v;
+  }
+  return values[n >> 1]!;
 }
 
 /** ln(max(transmission − dark, 1)) per raw value; cached for the last (polarity, dark). */
@@ -69,10 +85,26 @@ function lnTable(polarity: Polarity, dark: number): Float32Array {
 }
 
 /**
- * Normalize one image. `into`, when given and large enough, receives the depth (its first
- * width × height values), so a worker can keep one buffer for every scan.
+ * What the depth of every row needs, measured once per scan from the air columns and rows (a
+ * small part of the image): the scan can then be normalized strip by strip ({@link depthRows},
+ * {@link repairReady}) with the same result as in one piece.
  */
-export function normalizeScan(img: Image16, options: NormalizeOptions, into?: Float32Array): Normalized {
+export interface Calibration {
+  readonly width: number;
+  readonly height: number;
+  readonly air: number;
+  readonly dark: number;
+  /** ln(air − dark) + the row's log gain, per row. */
+  readonly rowBase: Float64Array;
+  /** Per-column (pulse) log gain. */
+  readonly lgx: Float32Array;
+  readonly lnTab: Float32Array;
+  readonly isBad: Uint8Array;
+  /** Dead or hot rows, top to bottom. */
+  readonly bad: readonly number[];
+}
+
+export function calibrate(img: Image16, options: NormalizeOptions): Calibration {
   const { width: W, height: H, data } = img;
   const polarity = options.polarity;
   const dark = options.darkValue ?? 0;
@@ -104,13 +136,57 @@ export function normalizeScan(img: Image16, options: NormalizeOptions, into?: Fl
     const gain = median(vals, n) / span;
     if (gain > 0.95 && gain < 1.05) lgx[x] = Math.log(gain);
   }
-
   const lnAir = Math.log(span);
+  const rowBase = lgy.map((g) => lnAir + g);
+  return { width: W, height: H, air, dark, rowBase, lgx, lnTab, isBad, bad };
+}
+
+/** Depth of rows [y0, y1) into `depth` (bad rows too: {@link repairReady} overwrites them). */
+export function depthRows(
+  cal: Calibration,
+  data: Uint16Array,
+  depth: Float32Array,
+  y0: number,
+  y1: number,
+): void {
+  const W = cal.width;
+  for (let y = y0; y < y1; y++) depthRow(depth, data, y * W, W, cal.rowBase[y]!, cal.lgx, cal.lnTab);
+}
+
+/**
+ * Once rows [0, done) have their depth: repair the bad rows whose neighbours are both done (from
+ * `from`, the count of bad rows repaired so far) and return the new count. Rows before the first
+ * bad row still unrepaired are final.
+ */
+export function repairReady(cal: Calibration, depth: Float32Array, done: number, from: number): number {
+  let k = from;
+  for (; k < cal.bad.length; k++) {
+    const y = cal.bad[k]!;
+    let below = y + 1;
+    while (below < cal.height && cal.isBad[below]) below++;
+    if (y >= done || (below < cal.height && below >= done)) break;
+    repairRow(depth, cal.width, cal.height, y, cal.isBad);
+  }
+  return k;
+}
+
+/** Rows [0, n) whose depth is final, given `done` rows computed and `repaired` bad rows repaired. */
+export function finalRows(cal: Calibration, done: number, repaired: number): number {
+  return repaired < cal.bad.length ? Math.min(done, cal.bad[repaired]!) : done;
+}
+
+/**
+ * Normalize one image. `into`, when given and large enough, receives the depth (its first
+ * width × height values), so a worker can keep one buffer for every scan.
+ */
+export function normalizeScan(img: Image16, options: NormalizeOptions, into?: Float32Array): Normalized {
+  const { width: W, height: H, data } = img;
+  const cal = calibrate(img, options);
   const depth =
     into !== undefined && into.length >= W * H ? into.subarray(0, W * H) : new Float32Array(W * H);
-  for (let y = 0; y < H; y++) depthRow(depth, data, y * W, W, lnAir + lgy[y]!, lgx, lnTab);
-  repairRows(depth, W, H, bad, isBad);
-  return { width: W, height: H, depth, air, dark, repairedRows: bad };
+  depthRows(cal, data, depth, 0, H);
+  repairReady(cal, depth, H, 0);
+  return { width: W, height: H, depth, air: cal.air, dark: cal.dark, repairedRows: cal.bad };
 }
 
 /** One row of depth; a function of its own so the hot loop is optimized on its own. */
@@ -125,27 +201,21 @@ function depthRow(
 ): void {
   for (let x = 0; x < W; x++) {
     const d = base + lgx[x]! - lnTab[data[row + x]!]!;
-    depth[row + x] = d > MAX_DEPTH ? MAX_DEPTH : d;
+    // Math.min, not `d > MAX_DEPTH ? MAX_DEPTH : d`: that phi of a module constant and a double
+    // is kept tagged by TurboFan, a heap number per pixel (32 MB of garbage per 2048 × 1024 scan).
+    depth[row + x] = Math.min(d, MAX_DEPTH);
   }
 }
 
-/** Replace each bad row by the mean of the nearest good rows above and below. */
-function repairRows(
-  depth: Float32Array,
-  W: number,
-  H: number,
-  bad: readonly number[],
-  isBad: Uint8Array,
-): void {
-  for (const y of bad) {
-    let above = y - 1;
-    while (above >= 0 && isBad[above]) above--;
-    let below = y + 1;
-    while (below < H && isBad[below]) below++;
-    for (let x = 0; x < W; x++) {
-      const a = above >= 0 ? depth[above * W + x]! : undefined;
-      const b = below < H ? depth[below * W + x]! : undefined;
-      depth[y * W + x] = a !== undefined && b !== undefined ? (a + b) / 2 : (a ?? b ?? 0);
-    }
+/** Replace bad row y by the mean of the nearest good rows above and below. */
+function repairRow(depth: Float32Array, W: number, H: number, y: number, isBad: Uint8Array): void {
+  let above = y - 1;
+  while (above >= 0 && isBad[above]) above--;
+  let below = y + 1;
+  while (below < H && isBad[below]) below++;
+  for (let x = 0; x < W; x++) {
+    const a = above >= 0 ? depth[above * W + x]! : undefined;
+    const b = below < H ? depth[below * W + x]! : undefined;
+    depth[y * W + x] = a !== undefined && b !== undefined ? (a + b) / 2 : (a ?? b ?? 0);
   }
 }

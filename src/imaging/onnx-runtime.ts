@@ -10,6 +10,7 @@ import { createHash } from 'node:crypto';
 import * as ort from 'onnxruntime-node';
 import { GatewayError } from '../core/errors.js';
 import { readModelHeader } from './model/onnx-proto.js';
+import type { GreyImage } from './overlay.js';
 import { analyzePixels, newWorkspace, type PixelJob, type PixelResult } from './pipeline.js';
 
 export { createWorkerRunner } from './worker-runner.js';
@@ -38,13 +39,19 @@ export interface ScoreRunner {
   /** Run N tiles (N × 1 × T × T). The buffer may be transferred (detached) by a worker runner. */
   run(tiles: Float32Array, count: number): Promise<ScoreBatch>;
   /**
-   * Every per-pixel step of one scan (pipeline.ts) where the model lives. The image is only
-   * read (a worker runner copies it into its shared slot). Analyses run one at a time, in call
-   * order. The result's pictures may be views into a buffer the runner reuses: call `release()`
-   * once they are encoded; the next analysis waits for it.
+   * Every per-pixel step of one scan and the model: in one piece where the model lives
+   * (pipeline.ts, in-process), or pipelined over this thread and the model's worker
+   * (scan-feed.ts, worker runner) — the same results either way. The image is only read.
+   * Analyses run one at a time, in call order. The result's pictures may be views into buffers
+   * the runner reuses: call `release()` once they are encoded; the next analysis waits for it.
    */
-  analyzePixels(job: PixelJob): Promise<LeasedResult>;
+  analyzePixels(job: PixelJob, hooks?: AnalysisHooks): Promise<LeasedResult>;
   close(): Promise<void>;
+}
+
+export interface AnalysisHooks {
+  /** The preview (with `preview: true`) as soon as it is drawn, before the analysis ends; valid until `release()`. */
+  readonly onPreview?: (preview: GreyImage) => void;
 }
 
 export interface LeasedResult extends PixelResult {
@@ -133,12 +140,13 @@ export async function createInProcessRunner(
     info,
     session,
     run,
-    analyzePixels(job) {
-      // Pictures are fresh buffers here (the workspace has no picture slot): nothing to release.
-      const next = queue.then(async () => ({
-        ...(await analyzePixels(job, info, run, workspace)),
-        release: () => undefined,
-      }));
+    analyzePixels(job, hooks) {
+      // Pictures are fresh buffers here: nothing to release.
+      const next = queue.then(async () => {
+        const result = await analyzePixels(job, info, run, workspace);
+        if (result.preview !== null) hooks?.onPreview?.(result.preview);
+        return { ...result, release: () => undefined };
+      });
       queue = next.catch(() => undefined);
       return next;
     },

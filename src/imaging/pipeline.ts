@@ -68,29 +68,24 @@ export interface PixelResult {
  */
 export type RunTiles = (tiles: Float32Array, count: number) => Promise<ScoreBatch>;
 
-/**
- * Buffers kept from one scan to the next (one analysis at a time per workspace). `pictures`,
- * when set and large enough ({@link pictureBytes}), receives the overlay and then the preview;
- * the worker points it at a buffer shared with the main thread.
- */
+/** Buffers kept from one scan to the next (one analysis at a time per workspace). */
 export interface Workspace {
   depth: Float32Array;
   tiles: Float32Array;
-  pictures: Uint8Array | null;
 }
 
 export function newWorkspace(): Workspace {
-  return { depth: new Float32Array(0), tiles: new Float32Array(0), pictures: null };
+  return { depth: new Float32Array(0), tiles: new Float32Array(0) };
 }
 
-interface PictureSizes {
+export interface PictureSizes {
   readonly overlayScale: number;
   readonly overlayBytes: number;
   readonly previewScale: number;
   readonly previewBytes: number;
 }
 
-function pictureSizes(width: number, height: number, options: PixelOptions): PictureSizes {
+export function pictureSizes(width: number, height: number, options: PixelOptions): PictureSizes {
   const overlayScale = options.overlayMaxWidth > 0 ? overlayScaleFor(width, options.overlayMaxWidth) : 1;
   const previewScale = overlayScaleFor(width, 1024);
   const area = (k: number): number => Math.floor(width / k) * Math.floor(height / k);
@@ -100,12 +95,6 @@ function pictureSizes(width: number, height: number, options: PixelOptions): Pic
     previewScale,
     previewBytes: options.preview ? area(previewScale) : 0,
   };
-}
-
-/** Bytes the overlay and preview of a width × height scan take together. */
-export function pictureBytes(width: number, height: number, options: PixelOptions): number {
-  const p = pictureSizes(width, height, options);
-  return p.overlayBytes + p.previewBytes;
 }
 
 const since = (t0: number): number => performance.now() - t0;
@@ -165,7 +154,6 @@ export async function analyzePixels(
     minCells: options.minRegionCells,
   });
   const sizes = pictureSizes(W, H, options);
-  const slot = ws.pictures !== null && ws.pictures.length >= sizes.overlayBytes + sizes.previewBytes;
   const overlay = renderOverlay({
     width: W,
     height: H,
@@ -175,7 +163,6 @@ export async function analyzePixels(
     regions,
     shielding: shieldingSuspects,
     scale: sizes.overlayScale,
-    ...(slot ? { into: ws.pictures!.subarray(0, sizes.overlayBytes) } : {}),
   });
   const preview = options.preview
     ? renderPreview(image, {
@@ -183,7 +170,6 @@ export async function analyzePixels(
         ...(options.normalize.airValue !== undefined ? { airValue: options.normalize.airValue } : {}),
         ...(options.normalize.darkValue !== undefined ? { darkValue: options.normalize.darkValue } : {}),
         scale: sizes.previewScale,
-        ...(slot ? { into: ws.pictures!.subarray(sizes.overlayBytes) } : {}),
       })
     : null;
   const postprocessMs = since(t);

@@ -46,6 +46,7 @@ export function heatRegions(
 /** Largest value of the heat map. */
 export function maxHeat(heat: HeatMap): number {
   let m = -Infinity;
-  for (const v of heat.data) if (v > m) m = v;
+  const data = heat.data;
+  for (let i = 0; i < data.length; i++) if (data[i]! > m) m = data[i]!;
   return m === -Infinity ? 0 : Math.round(m * 1000) / 1000;
 }

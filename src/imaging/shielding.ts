@@ -31,15 +31,44 @@ export function detectShielding(
   height: number,
   options: ShieldingOptions = {},
 ): ShieldingSuspect[] {
+  const grid = blockGrid(width, height);
+  blockMeanRows(depth, width, grid, 0, grid.rows);
+  return shieldingFromMeans(grid, width, options);
+}
+
+/** The 4 × 4 block means of a scan: filled band by band ({@link blockMeanRows}), then judged. */
+export interface BlockGrid {
+  readonly cols: number;
+  readonly rows: number;
+  readonly mean: Float32Array;
+}
+
+export function blockGrid(width: number, height: number, reuse?: Float32Array): BlockGrid {
+  const cols = Math.floor(width / BLOCK);
+  const rows = Math.floor(height / BLOCK);
+  const mean =
+    reuse !== undefined && reuse.length >= cols * rows
+      ? reuse.subarray(0, cols * rows)
+      : new Float32Array(cols * rows);
+  return { cols, rows, mean };
+}
+
+/** The depth rows block row `by` needs: [by × 4, by × 4 + 4). */
+export const BLOCK_SIDE = BLOCK;
+
+/** The suspects, once every block mean is in. */
+export function shieldingFromMeans(
+  grid: BlockGrid,
+  width: number,
+  options: ShieldingOptions = {},
+): ShieldingSuspect[] {
   const opaque = options.opaqueDepth ?? 6;
   const minSide =
     options.minSidePx ??
     (options.pixelPitchMm
       ? Math.max(8, Math.round(100 / options.pixelPitchMm))
       : Math.max(8, Math.round(0.015 * width)));
-  const cols = Math.floor(width / BLOCK);
-  const rows = Math.floor(height / BLOCK);
-  const mean = blockMeans(depth, width, cols, rows);
+  const { cols, rows, mean } = grid;
   // The vehicle's vertical extent: rows whose mean depth shows material (> 0.2).
   let top = rows;
   let bottom = -1;
@@ -80,10 +109,16 @@ export function detectShielding(
   return out.sort((a, b) => b.score - a.score || b.areaPx - a.areaPx);
 }
 
-/** μ averaged over BLOCK × BLOCK pixel blocks (whole blocks only). */
-function blockMeans(depth: Float32Array, width: number, cols: number, rows: number): Float32Array {
-  const mean = new Float32Array(cols * rows);
-  for (let by = 0; by < rows; by++) {
+/** μ averaged over BLOCK × BLOCK pixel blocks (whole blocks only), block rows [by0, by1). */
+export function blockMeanRows(
+  depth: Float32Array,
+  width: number,
+  grid: BlockGrid,
+  by0: number,
+  by1: number,
+): void {
+  const { cols, mean } = grid;
+  for (let by = by0; by < by1; by++) {
     for (let bx = 0; bx < cols; bx++) {
       let sum = 0;
       for (let dy = 0; dy < BLOCK; dy++) {
@@ -93,5 +128,4 @@ function blockMeans(depth: Float32Array, width: number, cols: number, rows: numb
       mean[by * cols + bx] = sum / (BLOCK * BLOCK);
     }
   }
-  return mean;
 }

@@ -66,12 +66,9 @@ function tileRow(
   W: number,
   scale: number,
 ): void {
-  const first = values[row]! * scale;
-  const last = values[row + W - 1]! * scale;
-  for (let i = 0; i < lo; i++) out[o + i] = first;
-  const src = row + ox;
-  for (let i = lo; i < hi; i++) out[o + i] = values[src + i]! * scale;
-  for (let i = hi; i < T; i++) out[o + i] = last;
+  if (lo > 0) out.fill(values[row]! * scale, o, o + lo);
+  for (let s = row + ox + lo, d = o + lo, end = o + hi; d < end; s++, d++) out[d] = values[s]! * scale;
+  if (hi < T) out.fill(values[row + W - 1]! * scale, o + hi, o + T);
 }
 
 /** A score per cell of `stride` × `stride` pixels over the whole image. */

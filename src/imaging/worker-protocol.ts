@@ -1,10 +1,13 @@
 /**
- * Messages between the main thread (worker-runner.ts) and the analysis worker
- * (analysis-worker.ts). A scan's pixels go through one shared buffer reused from scan to scan;
- * tiles, scores and the finished pictures travel in transfer lists. Nothing large is cloned.
+ * Messages between the main thread (worker-runner.ts) and the model's worker
+ * (analysis-worker.ts). Tiles are cut into slots of a buffer shared with the worker and handed
+ * over by index (transferring a buffer per tile made V8 count it as new external memory each
+ * time, and the extra scavenges promoted decoded scans); 'run' batches and scores travel in
+ * transfer lists. Nothing large is cloned.
  */
 import type { ModelInfo } from './onnx-runtime.js';
-import type { PixelOptions, PixelResult } from './pipeline.js';
+import type { FinishJob } from './scan-feed.js';
+import type { ScoredRegion, ShieldingSuspect } from './types.js';
 
 export interface WorkerInit {
   /** The model file's bytes. */
@@ -14,25 +17,35 @@ export interface WorkerInit {
 
 export type ToWorker =
   | { type: 'run'; id: number; buffer: ArrayBuffer; length: number; count: number }
-  | {
-      type: 'analyze';
-      id: number;
-      width: number;
-      height: number;
-      /** The 16-bit pixels: the first `length` samples of the shared slot. */
-      pixels: SharedArrayBuffer;
-      length: number;
-      /** Where the worker draws the overlay and preview (shared, reused). */
-      pictures: SharedArrayBuffer;
-      options: PixelOptions;
-    }
+  /** The tile slots (shared, reused for every scan): slot i is floats [i × slotFloats, (i + 1) × slotFloats). */
+  | { type: 'slots'; buffer: SharedArrayBuffer; slotFloats: number }
+  /**
+   * Tiles [first, first + count) of scan `id` (a width × height image), cut into tile slot
+   * `slot`, to run and stitch into the scan's heat map; 'tiles-done' frees the slot.
+   */
+  | { type: 'tiles'; id: number; width: number; height: number; first: number; count: number; slot: number }
+  /** After scan `id`'s last tiles: finish it (regions, suspects, overlay marks); 'analysis' answers. */
+  | { type: 'finish'; id: number; job: FinishJob }
+  /** Forget scan `id` (its feeding failed). */
+  | { type: 'drop'; id: number }
   | { type: 'close' };
 
 export type FromWorker =
   | { type: 'ready'; info: ModelInfo }
   | { type: 'failed'; code: string; message: string }
   | { type: 'result'; id: number; buffer: ArrayBuffer; dims: number[]; runMs: number }
-  | { type: 'analysis'; id: number; result: PixelResult }
+  | { type: 'tiles-done'; id: number; slot: number }
+  | {
+      type: 'analysis';
+      id: number;
+      regions: ScoredRegion[];
+      shieldingSuspects: ShieldingSuspect[];
+      maxScore: number;
+      /** Time in session.run and stitching, summed over the scan's tiles. */
+      inferenceMs: number;
+      shieldingMs: number;
+      postprocessMs: number;
+    }
   | { type: 'error'; id: number; code: string; message: string };
 
 /** A thrown value as a code and a message (GatewayError codes survive the thread boundary). */

@@ -1,17 +1,20 @@
 /**
  * The model in a worker thread (analysis-worker.ts), as a ScoreRunner: the gateway's and
- * `analyze`'s way to run it. The main thread never loops over pixels: a scan's pixels are
- * copied (one memcpy) into a shared slot the worker reads, reused for every scan so neither
- * thread leaves megabytes of garbage per scan for its GC; tiles, scores and pictures move by
- * transfer. Failures keep their codes: MODEL_INVALID for a model the runtime rejects (at start)
- * or whose output breaks the contract, INFERENCE_FAILED for the rest.
+ * `analyze`'s way to run it. A scan's analysis is a pipeline over the two threads: this thread
+ * prepares it in short slices (scan-feed.ts: normalize, cut tiles, preview, shielding, overlay)
+ * and hands each tile over as soon as it is cut, while the worker runs the previous one, so the
+ * preparation hides behind the inference; after the last tile the worker finishes the scan
+ * (regions, suspects, overlay marks). Tiles go through a few slots of a buffer shared with the
+ * worker, handed over by index; the depth, block means and pictures stay in buffers reused from
+ * scan to scan (the means and the overlay shared with the worker). Failures keep their codes: MODEL_INVALID for a model the runtime
+ * rejects (at start) or whose output breaks the contract, INFERENCE_FAILED for the rest.
  */
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { GatewayError, type ErrorCode } from '../core/errors.js';
 import type { LeasedResult, ModelInfo, RunnerOptions, ScoreBatch, ScoreRunner } from './onnx-runtime.js';
-import { pictureBytes, type PixelResult } from './pipeline.js';
+import { feedScan, newFeedWorkspace, type TileIo } from './scan-feed.js';
 import type { FromWorker, ToWorker, WorkerInit } from './worker-protocol.js';
 
 /** The compiled worker: beside this module in dist/, or dist/'s copy when running from sources (tests). */
@@ -34,7 +37,15 @@ function ownBuffer(view: Float32Array): ArrayBuffer {
   return (whole ? view.buffer : view.slice().buffer) as ArrayBuffer;
 }
 
-type Pending = { resolve: (value: ScoreBatch | PixelResult) => void; reject: (error: Error) => void };
+/** The worker's share of a scan's result. */
+type WorkerFinish = Extract<FromWorker, { type: 'analysis' }>;
+
+type Pending = { resolve: (value: ScoreBatch | WorkerFinish) => void; reject: (error: Error) => void };
+
+const round2 = (v: number): number => Math.round(v * 100) / 100;
+
+/** Tile slots shared with the worker: enough for it never to wait on this thread. */
+const TILE_SLOTS = 3;
 
 export async function createWorkerRunner(
   bytes: Uint8Array,
@@ -63,7 +74,8 @@ export async function createWorkerRunner(
         reject(gatewayError(msg.code, `onnxruntime rejected the model: ${msg.message}`));
       else if (msg.type === 'result') {
         settle(msg.id)?.resolve({ data: new Float32Array(msg.buffer), dims: msg.dims, runMs: msg.runMs });
-      } else if (msg.type === 'analysis') settle(msg.id)?.resolve(msg.result);
+      } else if (msg.type === 'tiles-done') slotReturned(msg.slot);
+      else if (msg.type === 'analysis') settle(msg.id)?.resolve(msg);
       else settle(msg.id)?.reject(gatewayError(msg.code, `inference failed: ${msg.message}`));
     });
     worker.once('error', (error) => {
@@ -86,8 +98,8 @@ export async function createWorkerRunner(
     throw error;
   });
 
-  // Each request's reply type is fixed by its message type ('run' → ScoreBatch, 'analyze' → PixelResult).
-  const call = <T extends ScoreBatch | PixelResult>(
+  // Each request's reply type is fixed by its message type ('run' → ScoreBatch, 'finish' → WorkerFinish).
+  const call = <T extends ScoreBatch | WorkerFinish>(
     message: ToWorker & { id: number },
     transfer: ArrayBuffer[],
   ): Promise<T> => {
@@ -98,38 +110,96 @@ export async function createWorkerRunner(
     });
   };
 
-  // Shared with the worker and reused for every scan: the pixels in, the pictures out.
-  let pixels = new SharedArrayBuffer(0);
-  let pictures = new SharedArrayBuffer(0);
+  // Tile slots in one buffer shared with the worker, made for the first scan (again when a batch
+  // size needs larger slots); each slot is either free here or with the worker. `wake` is the
+  // feed waiting for one to come back.
+  let slots: Float32Array[] = [];
+  let free: number[] = [];
+  let wake: (() => void) | null = null;
+  function slotReturned(slot: number): void {
+    free.push(slot);
+    const w = wake;
+    wake = null;
+    w?.();
+  }
+  function takeSlot(floats: number): Float32Array | undefined {
+    if (slots.length === 0 || slots[0]!.length < floats) {
+      if (free.length < slots.length) return undefined; // not while the worker holds one
+      const buffer = new SharedArrayBuffer(TILE_SLOTS * floats * 4);
+      slots = Array.from({ length: TILE_SLOTS }, (_, i) => new Float32Array(buffer, i * floats * 4, floats));
+      free = slots.map((_, i) => TILE_SLOTS - 1 - i);
+      worker.postMessage({ type: 'slots', buffer, slotFloats: floats } satisfies ToWorker);
+    }
+    const slot = free.pop();
+    return slot === undefined ? undefined : slots[slot]!.subarray(0, floats);
+  }
+  const slotIndex = (view: Float32Array): number => slots.findIndex((s) => s.byteOffset === view.byteOffset);
+  const workspace = newFeedWorkspace();
   let analyses: Promise<unknown> = Promise.resolve();
+  /** The analysis under way (closing waits for it: its tiles are not all with the worker yet). */
+  let current: Promise<unknown> = Promise.resolve();
   return {
     info,
     run(tiles, count) {
       const buffer = ownBuffer(tiles);
       return call<ScoreBatch>({ type: 'run', id: nextId++, buffer, length: tiles.length, count }, [buffer]);
     },
-    analyzePixels({ image, options: pixelOptions }) {
-      // One scan in the slots at a time: the next is copied in once this one's pictures are released.
+    analyzePixels(job, hooks) {
+      // One scan in the workspace at a time: the next starts once this one's pictures are released.
       let release = (): void => undefined;
       const released = new Promise<void>((resolve) => (release = resolve));
       const next = analyses.then(async (): Promise<LeasedResult> => {
-        const length = image.data.length;
-        if (pixels.byteLength < length * 2) pixels = new SharedArrayBuffer(length * 2);
-        new Uint16Array(pixels, 0, length).set(image.data);
-        const bytes = pictureBytes(image.width, image.height, pixelOptions);
-        if (pictures.byteLength < bytes) pictures = new SharedArrayBuffer(bytes);
-        const message: ToWorker & { id: number } = {
-          type: 'analyze',
-          id: nextId++,
-          width: image.width,
-          height: image.height,
-          pixels,
-          length,
-          pictures,
-          options: pixelOptions,
+        const id = nextId++;
+        const { width, height } = job.image;
+        let failure: Error | null = null;
+        const finished = new Promise<WorkerFinish>((resolve, reject) => {
+          if (dead) reject(dead);
+          else pending.set(id, { resolve: (value) => resolve(value as WorkerFinish), reject });
+        });
+        finished.catch((error: Error) => {
+          failure = error;
+          wake?.();
+        });
+        const io: TileIo = {
+          take: (tiles) => takeSlot(tiles * info.tile * info.tile),
+          send(first, count, view) {
+            const slot = slotIndex(view);
+            worker.postMessage({ type: 'tiles', id, width, height, first, count, slot } satisfies ToWorker);
+          },
+          returned: () =>
+            failure !== null
+              ? Promise.reject(failure)
+              : new Promise<void>((resolve) => (wake = resolve)).then(() => {
+                  if (failure !== null) throw failure;
+                }),
         };
-        return { ...(await call<PixelResult>(message, [])), release };
+        try {
+          const fed = await feedScan(job, info, io, workspace, hooks?.onPreview);
+          worker.postMessage({ type: 'finish', id, job: fed.finish } satisfies ToWorker);
+          const done = await finished;
+          const timings = {
+            preprocessMs: round2(fed.preprocessMs),
+            inferenceMs: round2(done.inferenceMs),
+            postprocessMs: round2(fed.postprocessMs + done.postprocessMs),
+            shieldingMs: round2(fed.shieldingMs + done.shieldingMs),
+          };
+          const { regions, shieldingSuspects, maxScore } = done;
+          return {
+            regions,
+            shieldingSuspects,
+            maxScore,
+            overlay: fed.overlay,
+            preview: fed.preview,
+            timings,
+            release,
+          };
+        } catch (error) {
+          pending.delete(id);
+          if (!dead) worker.postMessage({ type: 'drop', id } satisfies ToWorker);
+          throw error;
+        }
       });
+      current = next.catch(() => undefined);
       analyses = next.then(
         () => released,
         () => undefined,
@@ -137,6 +207,7 @@ export async function createWorkerRunner(
       return next;
     },
     async close() {
+      await current;
       if (dead) return;
       const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
       worker.postMessage({ type: 'close' } satisfies ToWorker);

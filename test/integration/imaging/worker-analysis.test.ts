@@ -1,7 +1,9 @@
 import { readFile } from 'node:fs/promises';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { GatewayError } from '../../../src/core/errors.js';
 import { createAnalyzer, overlayPng, previewPng, type Analysis } from '../../../src/imaging/analyzer.js';
+import { encodeModel } from '../../../src/imaging/model/onnx-proto.js';
 import { defaultModelPath } from '../../../src/imaging/model-store.js';
 import { renderPreview } from '../../../src/imaging/overlay.js';
 import {
@@ -51,6 +53,72 @@ describe('every per-pixel step in the analysis worker', () => {
     expect([overlay.width, overlay.height, overlay.channels]).toEqual([1024, 512, 3]);
     const preview = await sharp(await previewPng(b)).metadata();
     expect([preview.width, preview.height, preview.channels]).toEqual([1024, 512, 1]);
+  });
+
+  it('pipelined (this thread cuts tiles while the worker runs them) gives the one-piece analysis byte for byte', async () => {
+    const p = makePhantom({ seed: 'pipelined', width: 1500, height: 700, anomalies: ['dense', 'object'] });
+    // Dead and hot rows at a strip boundary, inside a tile's margin and at the bottom edge.
+    const data = Uint16Array.from(p.high.data);
+    for (const y of [63, 64, 271, 272, 699]) data.fill(y % 2 ? p.darkValue : 65535, y * 1500, (y + 1) * 1500);
+    const inverted = data.map((v) => 65535 - v);
+    const scans: Scan[] = [
+      // No air value: estimated from the image.
+      {
+        meta: { scanId: 'no-air', polarity: 'transmission', darkValue: p.darkValue },
+        high: { ...p.high, data },
+        sources: [],
+      },
+      {
+        meta: { scanId: 'attenuation', polarity: 'attenuation', airValue: 65535 - p.airValue },
+        high: { ...p.high, data: inverted },
+        sources: [],
+      },
+    ];
+    for (const scan of scans) {
+      for (const batchTiles of [1, 4]) {
+        const a = await createAnalyzer({ runner: local, preview: true, batchTiles }).analyze(scan);
+        const b = await createAnalyzer({ runner: worker, preview: true, batchTiles }).analyze(scan);
+        expect(withoutTimings(b)).toEqual(withoutTimings(a));
+        expect(b.overlay.equals(a.overlay)).toBe(true);
+        expect(b.preview!.equals(a.preview!)).toBe(true);
+      }
+    }
+  });
+
+  it('fails a pipelined analysis cleanly when the model breaks the output contract, and goes on', async () => {
+    // Output [N, 1, T, 1] instead of [N, 1, T/s, T/s]: MODEL_INVALID at the first tile.
+    const bad = encodeModel({
+      irVersion: 8,
+      opset: 17,
+      producer: 'test',
+      producerVersion: '0',
+      graphName: 'g',
+      doc: '',
+      nodes: [
+        {
+          op: 'ReduceMean',
+          inputs: ['x'],
+          outputs: ['y'],
+          name: 'r',
+          attributes: { axes: { kind: 'ints', value: [3] } },
+        },
+      ],
+      initializers: [],
+      inputs: [{ name: 'x', dims: ['N', 1, 64, 64] }],
+      outputs: [{ name: 'y', dims: ['N', 1, 64, 1] }],
+      metadata: { model_id: 'bad', tile: '64', margin: '8' },
+    });
+    const own = await createWorkerRunner(bad);
+    try {
+      const analyzer = createAnalyzer({ runner: own, preview: true });
+      for (let i = 0; i < 2; i++) {
+        const error = await analyzer.analyze(scanOf(`bad-${i}`, 400, 200)).catch((e: unknown) => e);
+        expect(error).toBeInstanceOf(GatewayError);
+        expect((error as GatewayError).code).toBe('MODEL_INVALID');
+      }
+    } finally {
+      await own.close();
+    }
   });
 
   it('renders the preview slice by slice (beside the inference) as in one piece', async () => {

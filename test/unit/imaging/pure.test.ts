@@ -2,7 +2,13 @@ import { describe, expect, it } from 'vitest';
 import { decodePlc, encodePlc, plcMap, DEFAULT_PLC_MAP } from '../../../src/drivers/scanner/plc-map.js';
 import { newTally, summarize, tallyScan } from '../../../src/imaging/evaluate.js';
 import { fuse, linkScan, type OccupancyWindow } from '../../../src/imaging/fusion.js';
-import { normalizeScan } from '../../../src/imaging/normalize.js';
+import {
+  calibrate,
+  depthRows,
+  finalRows,
+  normalizeScan,
+  repairReady,
+} from '../../../src/imaging/normalize.js';
 import { renderOverlay, renderPreview } from '../../../src/imaging/overlay.js';
 import { heatRegions } from '../../../src/imaging/regions.js';
 import { detectShielding } from '../../../src/imaging/shielding.js';
@@ -65,6 +71,40 @@ describe('normalize', () => {
     );
     expect(again.depth.buffer).toBe(into.buffer);
     expect(again.depth).toEqual(r.depth);
+  });
+});
+
+describe('normalize strip by strip', () => {
+  it('gives the whole-scan depth, bad rows repaired once their neighbours are in, rows final in order', () => {
+    const p = makePhantom({ seed: 'strips', width: 300, height: 200, badRowChance: 0 });
+    const data = Uint16Array.from(p.high.data);
+    // Dead rows: the first, a run across a strip boundary, one alone, the last two.
+    for (const y of [0, 63, 64, 65, 120, 198, 199]) data.fill(p.darkValue, y * 300, (y + 1) * 300);
+    const img = { width: 300, height: 200, data };
+    for (const options of [
+      { polarity: 'transmission' as const, airValue: p.airValue, darkValue: p.darkValue },
+      { polarity: 'transmission' as const },
+    ]) {
+      const whole = normalizeScan(img, options);
+      expect(whole.repairedRows).toEqual([0, 63, 64, 65, 120, 198, 199]);
+      const cal = calibrate(img, options);
+      const depth = new Float32Array(300 * 200).fill(NaN);
+      let repaired = 0;
+      let final = 0;
+      for (let done = 0; done < 200;) {
+        const end = Math.min(200, done + 64);
+        depthRows(cal, data, depth, done, end);
+        done = end;
+        repaired = repairReady(cal, depth, done, repaired);
+        const now = finalRows(cal, done, repaired);
+        expect(now).toBeGreaterThanOrEqual(final);
+        final = now;
+        // Every row reported final already has its whole-scan value.
+        expect(depth.subarray(0, final * 300)).toEqual(whole.depth.subarray(0, final * 300));
+      }
+      expect(final).toBe(200);
+      expect(depth).toEqual(whole.depth);
+    }
   });
 });
 

@@ -1,0 +1,255 @@
+/**
+ * The main thread's share of a pipelined analysis (worker-runner.ts). The model's worker thread
+ * only runs tiles; everything else happens here, in slices of about a millisecond with a turn of
+ * the event loop between them (SPEC §7: no stall), on the core the worker leaves free:
+ *
+ * 1. calibrate (row and pulse gains, from the air columns and rows), then normalize in strips of
+ *    rows; each tile is cut and handed to the worker as soon as its rows are final, so the model
+ *    runs tile k while this thread prepares tile k + 1 (a few tile slots in memory shared
+ *    with the worker, handed back and forth by index);
+ * 2. while the model runs the remaining tiles: the 8-bit preview (when asked for), the shielding
+ *    detector's block means and the overlay's grey, the last two in buffers shared with the
+ *    worker;
+ * 3. after its last tile, the worker finishes the scan ({@link finishScan}: regions, shielding
+ *    suspects from the block means, heat and boxes drawn into the shared overlay). Those run
+ *    once per scan, so they stay in the worker: on this thread their first runs (before the JIT
+ *    has optimized them) would leave megabytes of boxed numbers in the gateway's young heap.
+ *
+ * Same results as pipeline.ts's `analyzePixels` (one piece, in-process), byte for byte: the
+ * same functions over the same rows, only in another order.
+ */
+import { DEPTH_SCALE } from './model/architecture.js';
+import { calibrate, depthRows, finalRows, repairReady } from './normalize.js';
+import type { ModelInfo } from './onnx-runtime.js';
+import {
+  overlayGreyRows,
+  overlayMarks,
+  previewAir,
+  renderPreview,
+  type GreyImage,
+  type OverlayImage,
+  type OverlayInput,
+} from './overlay.js';
+import { pictureSizes, type PixelJob, type PixelOptions } from './pipeline.js';
+import { heatRegions, maxHeat } from './regions.js';
+import { BLOCK_SIDE, blockGrid, blockMeanRows, shieldingFromMeans } from './shielding.js';
+import { extractTile, planTiles, type HeatMap } from './tiling.js';
+import type { ScoredRegion, ShieldingSuspect } from './types.js';
+
+/** How tiles reach the model's worker. */
+export interface TileIo {
+  /**
+   * A free slot for `tiles` tiles (tiles × tile² float32, in memory shared with the worker), or
+   * undefined while every slot is with the model.
+   */
+  take(tiles: number): Float32Array | undefined;
+  /** Hand tiles [first, first + count), cut into `slot`, to the model; the slot is free again once run. */
+  send(first: number, count: number, slot: Float32Array): void;
+  /** Resolves when a slot is free again; rejects when the analysis has failed. */
+  returned(): Promise<void>;
+}
+
+/**
+ * Buffers kept from one scan to the next (one analysis at a time; grown, never shrunk). The
+ * block means and the overlay are shared with the worker, which finishes them.
+ */
+export interface FeedWorkspace {
+  depth: Float32Array;
+  means: SharedArrayBuffer;
+  rgb: SharedArrayBuffer;
+  grey: Uint8Array;
+}
+
+export function newFeedWorkspace(): FeedWorkspace {
+  return {
+    depth: new Float32Array(0),
+    means: new SharedArrayBuffer(0),
+    rgb: new SharedArrayBuffer(0),
+    grey: new Uint8Array(0),
+  };
+}
+
+/** What the worker needs to finish a scan: plain data and the shared buffers. */
+export interface FinishJob {
+  readonly width: number;
+  readonly height: number;
+  readonly options: PixelOptions;
+  /** The shielding detector's 4 × 4 block means (its first cols × rows values). */
+  readonly means: SharedArrayBuffer;
+  /** The overlay, grey drawn (its first width × height × 3 bytes at the overlay's scale). */
+  readonly rgb: SharedArrayBuffer;
+}
+
+/** A scan prepared and fed: the job the worker finishes, and this thread's share of the result. */
+export interface FedScan {
+  readonly finish: FinishJob;
+  readonly overlay: OverlayImage;
+  readonly preview: GreyImage | null;
+  readonly preprocessMs: number;
+  readonly shieldingMs: number;
+  readonly postprocessMs: number;
+}
+
+/** What the worker's {@link finishScan} adds. */
+export interface Finished {
+  readonly regions: ScoredRegion[];
+  readonly shieldingSuspects: ShieldingSuspect[];
+  readonly maxScore: number;
+  readonly shieldingMs: number;
+  readonly postprocessMs: number;
+}
+
+/** After the last tile, where the heat map is: regions, suspects, heat and boxes into the overlay. */
+export function finishScan(job: FinishJob, heat: HeatMap): Finished {
+  const { width: W, height: H, options } = job;
+  let t = performance.now();
+  const grid = blockGrid(W, H, new Float32Array(job.means));
+  const shieldingSuspects = shieldingFromMeans(grid, W, options.shielding);
+  const shieldingMs = performance.now() - t;
+  t = performance.now();
+  const regions = heatRegions(heat, W, H, { threshold: options.threshold, minCells: options.minRegionCells });
+  const sizes = pictureSizes(W, H, options);
+  const input: OverlayInput = {
+    width: W,
+    height: H,
+    depth: new Float32Array(0), // the grey is already drawn
+    scale: sizes.overlayScale,
+    heat,
+    threshold: options.threshold,
+    regions,
+    shielding: shieldingSuspects,
+  };
+  overlayMarks(input, new Uint8Array(job.rgb, 0, sizes.overlayBytes));
+  const postprocessMs = performance.now() - t;
+  return { regions, shieldingSuspects, maxScore: maxHeat(heat), shieldingMs, postprocessMs };
+}
+
+/** Rows of depth per slice (≈ 130 k pixels for a 2048-wide scan). */
+const STRIP_ROWS = 64;
+/** Output rows of the overlay's grey or the preview per slice. */
+const PICTURE_ROWS = 32;
+/** Block rows (4 pixel rows each) of the shielding means per slice. */
+const BLOCK_ROWS = 32;
+
+const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+function grow<T extends Float32Array | Uint8Array>(buffer: T, length: number, make: (n: number) => T): T {
+  return buffer.length >= length ? buffer : make(length);
+}
+
+/**
+ * Prepare a scan and feed its tiles to the model; resolves when every tile has been handed over
+ * and the preview, shielding and overlay grey are done (the model may still be running the last
+ * tiles). `onPreview` gets the preview as soon as it is drawn (a view into the workspace).
+ */
+export async function feedScan(
+  job: PixelJob,
+  info: ModelInfo,
+  io: TileIo,
+  ws: FeedWorkspace,
+  onPreview?: (preview: GreyImage) => void,
+): Promise<FedScan> {
+  const { image, options } = job;
+  const { width: W, height: H, data } = image;
+  let t = performance.now();
+  const cal = calibrate(image, options.normalize);
+  ws.depth = grow(ws.depth, W * H, (n) => new Float32Array(n));
+  const depth = ws.depth.subarray(0, W * H);
+  let preprocessMs = performance.now() - t;
+  let shieldingMs = 0;
+  let postprocessMs = 0;
+
+  const layout = planTiles(W, H, info.tile, info.margin);
+  const T = info.tile;
+  const core = T - 2 * info.margin;
+  const needs = (index: number): number =>
+    Math.min(H, Math.floor(index / layout.cols) * core - info.margin + T);
+
+  const sizes = pictureSizes(W, H, options);
+  if (ws.rgb.byteLength < sizes.overlayBytes) ws.rgb = new SharedArrayBuffer(sizes.overlayBytes);
+  const rgb = new Uint8Array(ws.rgb, 0, sizes.overlayBytes);
+  const overlayRows = Math.floor(H / sizes.overlayScale);
+  const blocks = Math.floor(W / BLOCK_SIDE) * Math.floor(H / BLOCK_SIDE);
+  if (ws.means.byteLength < blocks * 4) ws.means = new SharedArrayBuffer(blocks * 4);
+  const grid = blockGrid(W, H, new Float32Array(ws.means, 0, blocks));
+
+  // Work done while the model runs, in this order, each a list of slices.
+  let preview: GreyImage | null = null;
+  const background: Array<() => void> = [];
+  if (options.preview) {
+    ws.grey = grow(ws.grey, sizes.previewBytes, (n) => new Uint8Array(n));
+    const k = sizes.previewScale;
+    const pw = Math.floor(W / k);
+    const ph = Math.floor(H / k);
+    const grey = ws.grey.subarray(0, pw * ph);
+    const { polarity, airValue, darkValue } = options.normalize;
+    const air = airValue ?? previewAir(image);
+    for (let y0 = 0; y0 < ph; y0 += PICTURE_ROWS) {
+      const y1 = Math.min(ph, y0 + PICTURE_ROWS);
+      background.push(() => {
+        const rows = { width: W, height: (y1 - y0) * k, data: data.subarray(y0 * k * W, y1 * k * W) };
+        const o = { polarity, airValue: air, scale: k, into: grey.subarray(y0 * pw, y1 * pw) };
+        renderPreview(rows, darkValue !== undefined ? { ...o, darkValue } : o);
+        if (y1 === ph) {
+          preview = { grey, width: pw, height: ph };
+          onPreview?.(preview);
+        }
+      });
+    }
+  }
+  for (let b0 = 0; b0 < grid.rows; b0 += BLOCK_ROWS) {
+    const b1 = Math.min(grid.rows, b0 + BLOCK_ROWS);
+    background.push(() => {
+      const s = performance.now();
+      blockMeanRows(depth, W, grid, b0, b1);
+      shieldingMs += performance.now() - s;
+    });
+  }
+  const look = { width: W, depth, scale: sizes.overlayScale };
+  for (let y0 = 0; y0 < overlayRows; y0 += PICTURE_ROWS) {
+    const y1 = Math.min(overlayRows, y0 + PICTURE_ROWS);
+    background.push(() => {
+      const s = performance.now();
+      overlayGreyRows(look, rgb, y0, y1);
+      postprocessMs += performance.now() - s;
+    });
+  }
+
+  // Tiles first (the model waits for them), then depth, then the rest; wait only when nothing is left.
+  let done = 0;
+  let repaired = 0;
+  let final = 0;
+  let next = 0;
+  let step = 0;
+  const batch = Math.max(1, Math.min(options.batchTiles, layout.count));
+  while (next < layout.count || done < H || step < background.length) {
+    await turn();
+    const n = Math.min(batch, layout.count - next);
+    const slot = n > 0 && final >= needs(next + n - 1) ? io.take(batch) : undefined;
+    if (slot !== undefined) {
+      t = performance.now();
+      for (let k = 0; k < n; k++) extractTile(depth, layout, next + k, 1 / DEPTH_SCALE, slot, k * T * T);
+      preprocessMs += performance.now() - t;
+      io.send(next, n, slot);
+      next += n;
+    } else if (done < H) {
+      t = performance.now();
+      const end = Math.min(H, done + STRIP_ROWS);
+      depthRows(cal, data, depth, done, end);
+      done = end;
+      repaired = repairReady(cal, depth, done, repaired);
+      final = finalRows(cal, done, repaired);
+      preprocessMs += performance.now() - t;
+    } else if (step < background.length) background[step++]!();
+    else await io.returned();
+  }
+
+  return {
+    finish: { width: W, height: H, options, means: ws.means, rgb: ws.rgb },
+    overlay: { rgb, width: Math.floor(W / sizes.overlayScale), height: overlayRows },
+    preview,
+    preprocessMs,
+    shieldingMs,
+    postprocessMs,
+  };
+}
