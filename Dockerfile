@@ -27,6 +27,10 @@ RUN apt-get update -qq \
  && apt-get install -y -qq --no-install-recommends socat tini \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
+# glibc keeps an arena of freed memory per thread that allocated (image decode, inference, the
+# outbox writer): two arenas keep the whole gateway's peak RSS about 20 MB lower
+# (bench/gateway-bench.ts measures both; keep DEPLOYED_ENV there in step with this line).
+ENV MALLOC_ARENA_MAX=2
 COPY --from=prune /app/package.json ./
 COPY --from=prune /app/node_modules ./node_modules
 COPY --from=prune /app/dist ./dist

@@ -7,6 +7,11 @@
  *
  * The figure is the child's VmHWM (the kernel's peak resident set) after the last scan. The
  * devices, the broker and the scan files are made in this process, so none of them is counted.
+ *
+ * `environment: 'deployed'` runs the child with the environment the Dockerfile sets
+ * (`DEPLOYED_ENV`: glibc's malloc limited to two arenas — the decode, inference and database
+ * threads each keep an arena of freed memory otherwise); `'default'` with glibc's defaults (up
+ * to 8 arenas per core), as a bare `npx rpm-gateway run` gets. Both are reported.
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -27,7 +32,12 @@ export interface GatewayBenchOptions {
   readonly scans?: number;
   readonly width?: number;
   readonly height?: number;
+  /** The child's environment: as the Dockerfile deploys it, or glibc's defaults. Default deployed. */
+  readonly environment?: 'deployed' | 'default';
 }
+
+/** What the Dockerfile's runtime stage sets (keep the two in step). */
+export const DEPLOYED_ENV: Readonly<Record<string, string>> = { MALLOC_ARENA_MAX: '2' };
 
 export interface GatewayBenchResult {
   readonly lanes: number;
@@ -83,8 +93,11 @@ export async function benchGatewayMemory(options: GatewayBenchOptions = {}): Pro
     await writeFile(configPath, JSON.stringify(config, null, 2));
 
     const cli = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
+    const env = { ...process.env };
+    delete env.MALLOC_ARENA_MAX;
     const child = spawn(process.execPath, [cli, 'run', '--config', configPath], {
       stdio: ['ignore', 'pipe', 'inherit'],
+      env: (options.environment ?? 'deployed') === 'deployed' ? { ...env, ...DEPLOYED_ENV } : env,
     });
     cleanups.unshift(
       () =>
