@@ -43,6 +43,22 @@ export function profileFitTest(
   const b = Math.min(L.hi, last + 1);
   if (b - a < MIN_SAMPLES) return null;
   const G = h.profile.groups;
+  // Each usable group's samples of the interior, once per call (the inner loop reads them for
+  // every position and distance), and its expected level; cap 0 = not fitted.
+  const N = b - a;
+  if (ys.length < G * N) ys = new Float64Array(Math.max(G * N, 2 * ys.length));
+  if (caps.length < G) caps = new Float64Array(G);
+  for (let g = 0; g < G; g++) {
+    const cap = h.groupUsable(g) ? h.expectedGroup(g) : 0;
+    caps[g] = cap > 0 ? cap : 0;
+    if (caps[g] === 0) continue;
+    let prev = h.profile.cum(g, a - 1);
+    for (let i = a; i < b; i++) {
+      const next = h.profile.cum(g, i);
+      ys[g * N + i - a] = next - prev;
+      prev = next;
+    }
+  }
   for (const d of distancesM) {
     if (!(d > 0)) continue;
     const s = (speedMps * dt) / d; // u per sample
@@ -75,16 +91,14 @@ export function profileFitTest(
       const sxx = sff - (sf * sf) / n;
       if (!(sxx > 1e-12)) continue;
       for (let g = 0; g < G; g++) {
-        if (!h.groupUsable(g)) continue;
-        const cap = h.expectedGroup(g);
-        if (!(cap > 0)) continue;
-        const sy = h.profile.window(g, from - 1, to - 1);
+        const cap = caps[g]!;
+        if (cap === 0) continue;
+        let sy = 0;
         let sfy = 0;
-        let prev = h.profile.cum(g, from - 1);
-        for (let i = from; i < to; i++) {
-          const next = h.profile.cum(g, i);
-          sfy += scratch[i - from]! * (next - prev);
-          prev = next;
+        for (let k = 0, at = g * N + from - a; k < n; k++, at++) {
+          const y = ys[at]!;
+          sy += y;
+          sfy += scratch[k]! * y;
         }
         const sxy = sfy - (sf * sy) / n;
         if (!(sxy > 0)) continue;
@@ -106,6 +120,8 @@ export function profileFitTest(
 }
 
 let scratch = new Float64Array(64);
+let ys = new Float64Array(256);
+let caps = new Float64Array(8);
 let table = new Float64Array(64);
 
 function shape(u: number): number {
