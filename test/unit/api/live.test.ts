@@ -58,6 +58,7 @@ describe('createLiveRecorder', () => {
     const r = createLiveRecorder(lane, { nSigma: 50, neutronFalseAlarmProbability: 1e-6 }, (x) =>
       records.push(x),
     );
+    const jitter = (i: number, c: number): number => ((i * 7 + c * 3) % 9) - 4;
     const occupancy = (seq: number, t0: number) => {
       const events: LaneEvent[] = [
         {
@@ -78,7 +79,13 @@ describe('createLiveRecorder', () => {
           time: t0 + i * 200,
           seq,
           radiation: 'gamma',
-          counts: [60 + extra, 60 + extra, 60, 60],
+          // Counts that vary like a real detector's (a channel repeating one value is stuck).
+          counts: [
+            60 + extra + jitter(i, 0),
+            60 + extra + jitter(i, 1),
+            60 + jitter(i, 2),
+            60 + jitter(i, 3),
+          ],
           intervalMs: 200,
           deviceAlarm: false,
           preTrigger: i < 5,
