@@ -97,6 +97,7 @@ function build(config: GatewayConfig, deps: GatewayDeps, db: Db): Gateway {
   // Cargo scanners (SPEC §1.3, §3 item 6): their records go out like the lanes'; the lanes'
   // occupancy records also feed the scans' fusion.
   const scanners = createScannerService(http?.config ?? config, { ...deps, counters, output });
+  if (scanners !== null) eventSinks.push((event) => scanners.laneEvent(event));
   const laneOutput: GatewayDeps = {
     ...deps,
     output: scanners === null ? output : fanOut([output, (record) => scanners.record(record)]),

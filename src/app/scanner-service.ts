@@ -14,6 +14,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { GatewayConfig, ScannerConfig } from '../config/schema.js';
+import type { LaneEvent } from '../domain/lane-events.js';
 import type { Clock } from '../core/clock.js';
 import type { Counters } from '../core/counters.js';
 import { describeError } from '../core/errors.js';
@@ -60,6 +61,8 @@ export interface ScannerService {
   readonly lanes: readonly ScannerLaneInfo[];
   /** Every output record of the gateway: occupancy records feed fusion. */
   record(record: { readonly type?: unknown }): void;
+  /** Every lane event: an occupancy's start tells fusion a vehicle is in the portal. */
+  laneEvent(event: LaneEvent): void;
   /** Analyze, link, store and report one scan of `lane` (the inbox and the upload route call this). */
   ingest(lane: string, read: ReadScan): Promise<StoredScan>;
   start(): Promise<void>;
@@ -78,6 +81,8 @@ interface LaneScanner {
   readonly recent: OccupancyWindow[];
   /** Stored scans with no occupancy yet, until their window has passed. */
   readonly waiting: Map<string, { scan: StoredScan; data: ScanAnalyzedData; until: number }>;
+  /** The occupancy in progress (started, record not yet come): its seq and start, epoch ms. */
+  open: { readonly seq: number; readonly start: number } | null;
 }
 
 /** The scanner service, or null when no enabled lane has a scanner. */
@@ -113,6 +118,7 @@ export function createScannerService(config: GatewayConfig, deps: ScannerService
       plc: sc.plc === undefined ? null : buildPlc(sc.plc, lane.id, logger, deps),
       recent: [],
       waiting: new Map(),
+      open: null,
     });
   }
 
@@ -153,7 +159,7 @@ export function createScannerService(config: GatewayConfig, deps: ScannerService
     };
     const analysis = await analyzer.analyze(scan, Math.round(read.decodeMs * 100) / 100);
     const data = analysis.data;
-    const occupancy = linkScan(data, lane.recent, lane.fusion);
+    const occupancy = linkScan(data, lane.recent, lane.fusion, lane.open?.start ?? null);
     const fusion = fuse(data, occupancy, lane.fusion);
     const safeId = data.scanId.replace(/[^A-Za-z0-9._-]/g, '_');
     await mkdir(pictures, { recursive: true });
@@ -201,6 +207,7 @@ export function createScannerService(config: GatewayConfig, deps: ScannerService
       };
       lane.recent.push(window);
       if (lane.recent.length > RECENT_OCCUPANCIES) lane.recent.shift();
+      if (lane.open !== null && lane.open.seq <= r.seq) lane.open = null;
       const now = deps.clock.now();
       for (const [id, w] of lane.waiting) {
         if (w.until < now - 60_000) {
@@ -226,6 +233,11 @@ export function createScannerService(config: GatewayConfig, deps: ScannerService
           fusion,
         });
       }
+    },
+    laneEvent(event) {
+      if (event.kind !== 'occupancy-start') return;
+      const lane = lanes.get(event.lane);
+      if (lane !== undefined) lane.open = { seq: event.seq, start: event.time };
     },
     ingest(laneId, read) {
       const lane = lanes.get(laneId);

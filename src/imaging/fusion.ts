@@ -50,11 +50,18 @@ export interface FusionResult {
   readonly reasons: readonly string[];
 }
 
-/** The occupancy a scan belongs to: same lane, scan start in [start − before, end + after], nearest start. */
+/**
+ * The occupancy a scan belongs to: same lane, scan start in [start − before, end + after], nearest
+ * start. `openStart` is the start (epoch ms) of the lane's occupancy still in progress, if any: it
+ * competes too, with no end yet, and when it is the nearest the answer is null — the scan waits
+ * for that occupancy's record rather than joining the vehicle before it (at a busy lane the
+ * previous vehicle's window, 120 s after its end by default, still covers the next one's scan).
+ */
 export function linkScan(
   scan: Pick<ScanAnalyzedData, 'lane' | 'time'>,
   occupancies: readonly OccupancyWindow[],
   options: FusionOptions = {},
+  openStart: number | null = null,
 ): OccupancyWindow | null {
   if (scan.lane === null || scan.time === null) return null;
   const t = Date.parse(scan.time);
@@ -64,6 +71,9 @@ export function linkScan(
   for (const o of occupancies) {
     if (o.lane !== scan.lane || t < o.start - before || t > o.end + after) continue;
     if (best === null || Math.abs(t - o.start) < Math.abs(t - best.start)) best = o;
+  }
+  if (openStart !== null && t >= openStart - before) {
+    if (best === null || Math.abs(t - openStart) < Math.abs(t - best.start)) return null;
   }
   return best;
 }

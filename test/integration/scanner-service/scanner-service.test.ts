@@ -129,6 +129,32 @@ describe('scanner service', () => {
     expect(service.store.get('S-2')!.occupancySeq).toBe(8);
   }, 60_000);
 
+  it('waits for the vehicle in the portal instead of joining the previous, alarming one', async () => {
+    service = build({});
+    await service.start();
+    const now = Date.now();
+    // Vehicle 8 alarmed and left 10 s ago; vehicle 9 entered 3 s ago; its scan arrives now.
+    service.record(occupancy(8, now - 16_000, now - 10_000, true));
+    service.laneEvent({
+      kind: 'occupancy-start',
+      lane: 'lane-1',
+      time: now - 3_000,
+      seq: 9,
+      continuation: false,
+      partial: false,
+    });
+    await dropScan(join(dir, 'inbox'), makePhantom({ seed: 'svc-clean' }), { scanId: 'S-3', time: now });
+    const first = await waitFor(() => records.find((r) => r.type === 'imaging.scan.analyzed'), {
+      timeoutMs: 30_000,
+    });
+    expect((first.fusion as { occupancySeq: number | null }).occupancySeq).toBeNull();
+    service.record(occupancy(9, now - 3_000, now + 2_000, false));
+    const linked = records.find((r) => r.type === 'imaging.scan.linked');
+    expect(linked?.scanId).toBe('S-3');
+    expect(service.store.get('S-3')!.occupancySeq).toBe(9);
+    expect((linked!.fusion as { priority: string }).priority).toBe('normal');
+  }, 60_000);
+
   it('polls the scanner PLC when one is configured', async () => {
     plc = await startScannerPlcServer({});
     service = build({ plc: { address: `modbus-tcp://127.0.0.1:${plc.port}?unitId=1`, pollMs: 100 } });

@@ -222,6 +222,17 @@ describe('fusion (SPEC §3 item 6)', () => {
     expect(linkScan(scan({ lane: 'lane-9' }), list)).toBeNull();
   });
 
+  it('does not join a scan to the previous vehicle while the next one is in the portal', () => {
+    // Occupancy 2 ended at 20 s; its window runs to 140 s. The scan at 40 s is the next vehicle's,
+    // whose occupancy started at 35 s and has no record yet: wait for it.
+    const done = [occ(true, { seq: 2, start: 0, end: 20_000 })];
+    const at40 = scan({ time: new Date(40_000).toISOString() });
+    expect(linkScan(at40, done)?.seq).toBe(2); // without knowing of the open occupancy
+    expect(linkScan(at40, done, {}, 35_000)).toBeNull();
+    // A scan nearer the completed occupancy's start still joins it.
+    expect(linkScan(scan({ time: new Date(5_000).toISOString() }), done, {}, 35_000)?.seq).toBe(2);
+  });
+
   it('raises priority per the rules', () => {
     expect(fuse(scan({ shieldingSuspects: [suspect] }), occ(true))).toMatchObject({
       priority: 'critical',
