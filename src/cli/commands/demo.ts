@@ -255,10 +255,20 @@ export function formatOccupancy(r: OccupancyRecord): string {
     r.speedKph === null ? '      ' : `${r.speedKph.toFixed(1)} km/h`.padStart(10),
     `RPM: ${device}`.padEnd(14),
     `gateway: ${gateway ? gateway + ' → ' : ''}${r.assessment.disposition} ${r.assessment.category}`,
+    // An INVESTIGATE without an alarm of the gateway's own (in doubt: no background yet, a
+    // faulty channel, …): the operator needs the why on the same line.
+    !gateway && r.assessment.disposition === 'INVESTIGATE' ? investigateReason(r.assessment.reasons) : '',
     r.endedAbnormally ? `(ended: ${r.endReason})` : '',
   ]
+    .filter((part) => part !== '')
     .join('  ')
     .trimEnd();
+}
+
+/** The reason that says why INVESTIGATE (the adjudication writes it last), in parentheses. */
+function investigateReason(reasons: readonly string[]): string {
+  const why = reasons.find((r) => r.startsWith('INVESTIGATE')) ?? reasons.at(-1);
+  return why === undefined ? '' : `(${why.replace(/^INVESTIGATE: /, '')})`;
 }
 
 function clockTime(ms: number): string {
