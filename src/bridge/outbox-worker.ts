@@ -3,9 +3,8 @@
  * outbox tables, so the fsync of a COMMIT (synchronous = FULL) never blocks the event loop that
  * handles device lines and PUBACKs.
  *
- * The main thread (OutboxStore) assigns row ids and sequence numbers in memory and posts its
- * batches of operations here, one message per turn of its event loop (an array of batches, in
- * order). Group commit: whatever arrived while the previous COMMIT was being
+ * The main thread (OutboxStore) assigns row ids and sequence numbers in memory and posts each
+ * batch of operations here. Group commit: whatever arrived while the previous COMMIT was being
  * fsync'd goes into the next transaction together, batches in arrival order, so a delete posted
  * after its insert is always applied after it. A transaction with inserts is durable (FULL);
  * one with only deletes is not fsync'd (NORMAL: a lost delete only means a message is published
@@ -33,7 +32,7 @@ export const ROW_FIELDS = 10;
  * than the sources that post to it: a writer that does not know the format must refuse to start
  * (every commit then fails, loudly), never acknowledge batches it did not apply.
  */
-export const WRITER_FORMAT = 3;
+export const WRITER_FORMAT = 2;
 
 export interface DeadLetterOp {
   readonly id: number;
@@ -160,7 +159,7 @@ function runWorker(data: OutboxWorkerData): void {
     for (;;) {
       // Group commit: take everything that arrived, also while the last COMMIT was fsync'd.
       for (let m = receiveMessageOnPort(port); m !== undefined; m = receiveMessageOnPort(port)) {
-        for (const b of m.message as WriterBatch[]) queue.push(b);
+        queue.push(m.message as WriterBatch);
       }
       if (queue.length === 0) return;
       const batches = queue;
@@ -178,8 +177,8 @@ function runWorker(data: OutboxWorkerData): void {
       Atomics.notify(done, 0);
     }
   };
-  port.on('message', (m: WriterBatch[]) => {
-    for (const b of m) queue.push(b);
+  port.on('message', (m: WriterBatch) => {
+    queue.push(m);
     if (!scheduled) {
       scheduled = true;
       setImmediate(run);

@@ -27,8 +27,6 @@ export class WorkerWriter {
   private readonly done = new Int32Array(new SharedArrayBuffer(4));
   private posted = 0;
   private settled = 0;
-  /** Posted in this turn, not sent yet (see `send`). */
-  private outgoing: WriterBatch[] = [];
   private exited: Error | null = null;
 
   constructor(
@@ -68,25 +66,10 @@ export class WorkerWriter {
     }
     this.posted = batch.batch;
     if (this.posted - this.settled === 1) this.port.ref();
-    this.outgoing.push(batch);
-    if (this.outgoing.length === 1) queueMicrotask(this.send);
+    this.port.postMessage(batch);
   }
 
-  /**
-   * The batches posted in this turn, as one message, sent once the turn's synchronous work and
-   * its `nextTick`s are done: a message wakes the idle writer thread, which costs this thread
-   * 50 µs to 2 ms on a busy 2-core machine — after mqtt.js has written the turn's packets (it
-   * flushes them in a `nextTick`), not before.
-   */
-  private readonly send = (): void => {
-    if (this.outgoing.length === 0) return;
-    const batches = this.outgoing;
-    this.outgoing = [];
-    this.port.postMessage(batches);
-  };
-
   waitFor(batch: number): void {
-    this.send();
     const deadline = Date.now() + SYNC_WAIT_MS;
     while (!this.exited && Atomics.load(this.done, 0) < batch) {
       if (Date.now() > deadline) throw new Error('the outbox writer did not finish in time');
@@ -96,7 +79,6 @@ export class WorkerWriter {
   }
 
   stop(): void {
-    this.send();
     this.exited ??= new Error('the outbox writer was stopped');
     this.port.close();
     void this.worker.terminate();
