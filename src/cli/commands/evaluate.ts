@@ -1,5 +1,4 @@
 import { writeFile } from 'node:fs/promises';
-import { parseArgs } from 'node:util';
 import {
   evaluate,
   qualityCaption,
@@ -8,6 +7,7 @@ import {
   type QualityReport,
 } from '../../app/evaluate.js';
 import { describeError } from '../../core/errors.js';
+import { parseCommandArgs } from '../args.js';
 import type { CommandContext } from '../context.js';
 
 export const evaluateUsage = `Usage: rpm-gateway evaluate [options]
@@ -25,9 +25,8 @@ Options:
                       as Markdown to <file> (docs/alarm-quality.md)`;
 
 export async function evaluateCommand(args: readonly string[], ctx: CommandContext): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
+  const parsed = parseCommandArgs(
+    {
       args: [...args],
       options: {
         occupancies: { type: 'string' },
@@ -37,16 +36,12 @@ export async function evaluateCommand(args: readonly string[], ctx: CommandConte
         doc: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
-    });
-  } catch (error) {
-    ctx.stderr.write(`${describeError(error)}\n\n${evaluateUsage}\n`);
-    return 2;
-  }
+    },
+    evaluateUsage,
+    ctx,
+  );
+  if (typeof parsed === 'number') return parsed;
   const { values } = parsed;
-  if (values.help) {
-    ctx.stdout.write(evaluateUsage + '\n');
-    return 0;
-  }
   const occupancies = values.occupancies === undefined ? 4200 : Number(values.occupancies);
   if (!Number.isInteger(occupancies) || occupancies < 1 || occupancies > 10_000_000) {
     ctx.stderr.write(`--occupancies must be a whole number from 1, not '${values.occupancies}'\n`);
