@@ -190,6 +190,14 @@ export class NeutronDetector {
         ? 0.25 * this.lambda * this.lambda
         : this.lambda / this.averagingS + (this.source === 'lines' && truncated ? used / 12 : 0);
     this.shape = (this.lambda * this.lambda) / variance;
+    this.resetTests();
+    this.intervalS = 0;
+    this.burstTubes = 0;
+    this.suspectTube = -1;
+  }
+
+  /** Forget the occupancy's samples and test results (a new occupancy, or a re-run without a tube). */
+  private resetTests(): void {
     this.n = 0;
     this.total = 0;
     this.totalS = 0;
@@ -197,9 +205,6 @@ export class NeutronDetector {
     this.maxAt = -1;
     this.minLogP = 0;
     this.alarm = false;
-    this.intervalS = 0;
-    this.burstTubes = 0;
-    this.suspectTube = -1;
   }
 
   /** The device's neutron averaging time (SN1 f6), seconds. */
@@ -332,13 +337,7 @@ export class NeutronDetector {
     this.lambda = Math.max(0.1 * (used - 1), (this.lambda * (used - 1)) / used);
     this.thresholds = this.widths.map((w) => this.threshold(this.lambda * w * this.intervalS));
     const samples = this.n;
-    this.n = 0;
-    this.total = 0;
-    this.totalS = 0;
-    this.maxCounts = 0;
-    this.maxAt = -1;
-    this.minLogP = 0;
-    this.alarm = false;
+    this.resetTests();
     for (let j = 0; j < samples; j++) {
       const row = (j % this.cap) * this.tubes;
       let s = 0;

@@ -10,15 +10,10 @@ import type {
   SecondaryInspection,
   Step,
 } from '../alarm/lifecycle.js';
-import type { AssessmentCategory, Disposition } from '../alarm/types.js';
+import type { Assessment } from '../alarm/types.js';
 
 /** What the pipeline knew when the alarm was raised (kept as it was, never updated). */
-export interface AlarmSnapshot {
-  readonly category: AssessmentCategory;
-  readonly disposition: Disposition;
-  readonly confidence: number;
-  readonly probabilities: Readonly<Record<AssessmentCategory, number>>;
-  readonly reasons: readonly string[];
+export interface AlarmSnapshot extends Assessment {
   readonly gammaAlarm: boolean;
   readonly neutronAlarm: boolean;
 }

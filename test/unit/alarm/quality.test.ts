@@ -204,28 +204,8 @@ describe('releases near the cab', () => {
     bump: null,
     ...over,
   });
-  const input = (f: ProfileFeatures): AdjudicationInput => ({
-    gamma: {
-      alarm: true,
-      maxSigma: 20,
-      backgroundCps: 1200,
-      suppression: 0.1,
-      bestTest: { group: 'sum', windowS: 1, baseline: 'background' },
-    },
-    neutron: {
-      alarm: false,
-      maxCounts: 3,
-      backgroundCps: 12,
-      backgroundSource: 'device',
-      minPValue: 1,
-      shipEffectSuspect: false,
-    },
-    features: f,
-    shipEffectReason: null,
-    speedKph: 9,
-    doubts: [],
-    deviceAlarm: true,
-  });
+  const input = (f: ProfileFeatures): AdjudicationInput =>
+    gammaAlarmInput(f, 20, { group: 'sum', windowS: 1, baseline: 'background' });
 
   it("releases a driver's-side point source well inside the cab as medical", () => {
     const a = adjudicate(input(features({})));
@@ -268,28 +248,8 @@ describe('NORM releases and the pillars', () => {
     upperFraction: 0.5,
     bump: null,
   });
-  const input = (f: ProfileFeatures): AdjudicationInput => ({
-    gamma: {
-      alarm: true,
-      maxSigma: 7,
-      backgroundCps: 1200,
-      suppression: 0.1,
-      bestTest: { group: 'sum', windowS: 1.8, baseline: 'local' },
-    },
-    neutron: {
-      alarm: false,
-      maxCounts: 3,
-      backgroundCps: 12,
-      backgroundSource: 'device',
-      minPValue: 1,
-      shipEffectSuspect: false,
-    },
-    features: f,
-    shipEffectReason: null,
-    speedKph: 9,
-    doubts: [],
-    deviceAlarm: true,
-  });
+  const input = (f: ProfileFeatures): AdjudicationInput =>
+    gammaAlarmInput(f, 7, { group: 'sum', windowS: 1.8, baseline: 'local' });
 
   it('releases a plateau both pillars see about evenly', () => {
     for (const asymmetry of [0.05, -0.3]) {
@@ -309,3 +269,27 @@ describe('NORM releases and the pillars', () => {
     }
   });
 });
+
+/** A gamma alarm the device also raised, no neutron excess: what the adjudication scenarios vary is `f`. */
+function gammaAlarmInput(
+  f: ProfileFeatures,
+  maxSigma: number,
+  bestTest: AdjudicationInput['gamma']['bestTest'],
+): AdjudicationInput {
+  return {
+    gamma: { alarm: true, maxSigma, backgroundCps: 1200, suppression: 0.1, bestTest },
+    neutron: {
+      alarm: false,
+      maxCounts: 3,
+      backgroundCps: 12,
+      backgroundSource: 'device',
+      minPValue: 1,
+      shipEffectSuspect: false,
+    },
+    features: f,
+    shipEffectReason: null,
+    speedKph: 9,
+    doubts: [],
+    deviceAlarm: true,
+  };
+}

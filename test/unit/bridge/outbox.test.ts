@@ -16,7 +16,12 @@ import { silentLogger } from '../../../src/core/logger.js';
 import { openDatabase, type Db } from '../../../src/storage/database.js';
 import { OutboxStore, SEQUENCE_CRASH_SKIP, type OutboxRow } from '../../../src/storage/outbox-store.js';
 
-function outbox(db: Db, maxBytes = 10_000_000, maxMessageBytes = 65_536) {
+function outbox(
+  db: Db,
+  maxBytes = 10_000_000,
+  maxMessageBytes = 65_536,
+  onInserted?: (rows: readonly OutboxRow[]) => void,
+) {
   const store = new OutboxStore(db);
   const counters = new Counters();
   const o = new Outbox({
@@ -29,6 +34,7 @@ function outbox(db: Db, maxBytes = 10_000_000, maxMessageBytes = 65_536) {
     counters,
     maxBytes,
     maxMessageBytes,
+    ...(onInserted === undefined ? {} : { onInserted }),
   });
   return { o, store, counters };
 }
@@ -232,20 +238,8 @@ describe('outbox writer thread', () => {
 
 describe('outbox priority and deletes', () => {
   function hooked(db: Db) {
-    const store = new OutboxStore(db);
     const batches: OutboxRow[][] = [];
-    const o = new Outbox({
-      store,
-      site: 'port-alpha',
-      topics: topicTree('port-alpha'),
-      ulid: createUlidGenerator(),
-      clock: new ManualClock(1_714_557_600_000),
-      logger: silentLogger,
-      counters: new Counters(),
-      maxBytes: 10_000_000,
-      maxMessageBytes: 65_536,
-      onInserted: (rows) => batches.push([...rows]),
-    });
+    const { o, store } = outbox(db, undefined, undefined, (rows) => batches.push([...rows]));
     return { o, store, batches };
   }
   const typeOf = (r: OutboxRow): string => `${r.lane}:${(JSON.parse(r.payload) as { type: string }).type}`;
