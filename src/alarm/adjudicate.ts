@@ -12,6 +12,16 @@
  *    release is enabled) with probability ≥ `releaseProbability`, a measured speed, a real
  *    background and every count in range. A gamma alarm put down to background is investigated.
  */
+import { quietAssessment } from './adjudicate-quiet.js';
+import {
+  clamp,
+  describePosition,
+  driverShare,
+  fmt,
+  placeExcess,
+  round,
+  towardDriver,
+} from './adjudicate-place.js';
 import type { ProfileFeatures } from './features.js';
 import type { Assessment, AssessmentCategory, GammaSummary, NeutronSummary } from './types.js';
 
@@ -56,6 +66,12 @@ export interface AdjudicationOptions {
   readonly releaseProbability?: number;
   /** May a confident medical finding in the cab RELEASE? Default true. */
   readonly releaseMedical?: boolean;
+  /**
+   * Below the alarm: an occupancy whose best test reaches this (family-wise sigma) is placed, and
+   * a point-like excess in the cab on the driver's side is categorized `medical` (still RELEASE,
+   * no alarm) — most patients are too weak to alarm (SPEC §2). Default 4.5.
+   */
+  readonly medicalNoticeSigma?: number;
   /** Family-wise sigma of a localized peak on a plateau that counts as a hidden source. Default 4. */
   readonly bumpSigma?: number;
   /** Smallest share of the vehicle a NORM excess must cover to be released. Default 0.5. */
@@ -115,7 +131,7 @@ export function adjudicate(input: AdjudicationInput, o: AdjudicationOptions = {}
   const nSigma = o.nSigma ?? 6;
   const { gamma, neutron, features: f } = input;
   const reasons: string[] = [];
-  if (!gamma.alarm && !neutron.alarm) return quiet(input, nSigma);
+  if (!gamma.alarm && !neutron.alarm) return quietAssessment(input, o, nSigma);
 
   const ll: Record<AssessmentCategory, number> = { background: 0, NORM: 0, medical: 0, threat: 0 };
   const add = (w: Partial<Record<AssessmentCategory, number>>, scale = 1): void => {
@@ -160,9 +176,7 @@ export function adjudicate(input: AdjudicationInput, o: AdjudicationOptions = {}
       add({ NORM: WEIGHTS.widthNorm, medical: WEIGHTS.widthMedical, threat: WEIGHTS.widthThreat }, x);
     }
     add({ NORM: WEIGHTS.coverageNorm }, clamp((f.coverage - 0.35) / 0.15, -1, 1));
-    isCar = f.vehicleLengthM !== null && f.vehicleLengthM < (o.carLengthM ?? 8);
-    inCab = !isCar && f.alongM !== null && f.alongM <= (o.cabLengthM ?? 2.6);
-    nearCargo = inCab && f.alongM! > (o.cabLengthM ?? 2.6) - (o.cabMarginM ?? 0.3);
+    ({ isCar, inCab, nearCargo } = placeExcess(f, o));
     const where = describePosition(f, isCar, inCab);
     if (broadByWidth) {
       reasons.push(
@@ -270,14 +284,12 @@ function decide(input: AdjudicationInput, o: AdjudicationOptions, v: Verdict): A
     r.push(`RELEASE: NORM (${Math.round(v.confidence * 100)} %), no localized excess`);
     return 'RELEASE';
   }
-  const f = input.features;
-  const towardDriver =
-    f.asymmetry === null ? null : (o.driverSide ?? 'master') === 'master' ? f.asymmetry : -f.asymmetry;
+  const toward = towardDriver(input.features, o.driverSide);
   const sideMin = o.medicalSideMin ?? 0.15;
   if (v.category === 'medical' && v.confidence >= p && v.inCab && (o.releaseMedical ?? true)) {
-    if (towardDriver !== null && towardDriver < sideMin) {
+    if (toward !== null && toward < sideMin) {
       r.push(
-        `INVESTIGATE: medical in the cab, but ${Math.round(((1 + towardDriver) / 2) * 100)} % of the excess on the driver's pillar — a patient sits on the driver's side`,
+        `INVESTIGATE: medical in the cab, but ${driverShare(toward)} % of the excess on the driver's pillar — a patient sits on the driver's side`,
       );
       return 'INVESTIGATE';
     }
@@ -290,31 +302,6 @@ function decide(input: AdjudicationInput, o: AdjudicationOptions, v: Verdict): A
     `INVESTIGATE: ${v.category} at ${Math.round(v.confidence * 100)} % is not conclusive enough to release`,
   );
   return 'INVESTIGATE';
-}
-
-/** No alarm: background / RELEASE, unless the gamma verdict cannot be trusted. */
-function quiet(input: AdjudicationInput, nSigma: number): Assessment {
-  const reasons = [
-    input.gamma.backgroundCps === null
-      ? 'gamma not assessed: no background and no samples'
-      : `no alarm: gamma peak ${fmt(input.gamma.maxSigma, 1)}σ (alarm at ${nSigma}σ), neutron peak ${input.neutron.maxCounts} counts`,
-  ];
-  if (input.deviceAlarm)
-    reasons.push(
-      'the RPM alarmed, the gateway did not: its simpler test likely saw background drift or shadowing',
-    );
-  const probabilities = { background: 0.97, NORM: 0.01, medical: 0.01, threat: 0.01 };
-  if (input.doubts.length > 0) {
-    for (const d of input.doubts) reasons.push(`INVESTIGATE: ${d}`);
-    return {
-      category: 'background',
-      disposition: 'INVESTIGATE',
-      confidence: 0.5,
-      probabilities: { background: 0.5, NORM: 0.1, medical: 0.1, threat: 0.3 },
-      reasons,
-    };
-  }
-  return { category: 'background', disposition: 'RELEASE', confidence: 0.97, probabilities, reasons };
 }
 
 function asymmetryTerms(
@@ -349,15 +336,6 @@ function asymmetryTerms(
           : 'upper and lower panels see it alike: mid height or spread in height',
     );
   }
-}
-
-function describePosition(f: ProfileFeatures, isCar: boolean, inCab: boolean): string {
-  const pct = `${Math.round(clamp(f.position, 0, 1) * 100)} % of the vehicle length`;
-  if (f.alongM === null) return `at ${pct} (by time; no speed)`;
-  const m = `${fmt(Math.max(0, f.alongM), 1)} m behind the front`;
-  if (isCar)
-    return `at ${pct} (${m}) of a ${fmt(f.vehicleLengthM ?? 0, 1)} m car: in the passenger compartment`;
-  return inCab ? `in the cab (${m})` : `at ${pct} (${m}): in the cargo`;
 }
 
 function refined(
@@ -405,17 +383,4 @@ function roundAll(p: Record<AssessmentCategory, number>): Record<AssessmentCateg
     medical: round(p.medical, 3),
     threat: round(p.threat, 3),
   };
-}
-
-function clamp(x: number, lo: number, hi: number): number {
-  return Math.min(hi, Math.max(lo, x));
-}
-
-function round(x: number, digits: number): number {
-  const k = 10 ** digits;
-  return Math.round(x * k) / k;
-}
-
-function fmt(x: number, digits: number): string {
-  return x.toFixed(digits);
 }

@@ -19,6 +19,7 @@
  * Memory is bounded per lane: the profile ring (maxSamples) is allocated once.
  */
 import type { LaneDescriptor, LaneEvent, OccupancyEndEvent, SampleEvent } from '../domain/lane-events.js';
+import { MEDICAL_NOTICE_SIGMA } from './adjudicate-quiet.js';
 import { adjudicate, type AdjudicationOptions } from './adjudicate.js';
 import { BackgroundTracker, finding } from './background.js';
 import { channelRoles, extractFeatures } from './features.js';
@@ -260,6 +261,13 @@ class Pipeline implements AlarmPipeline {
     const features = anyAlarm
       ? extractFeatures(this.gamma, this.roles, this.speedKph, { holdinSamples: this.holdin })
       : null;
+    // Below the alarm, a weak excess is placed too: a patient in the cab is named (adjudicate-quiet.ts).
+    const quietFeatures =
+      !anyAlarm &&
+      doubts.length === 0 &&
+      this.gamma.maxSigma >= (this.o.medicalNoticeSigma ?? MEDICAL_NOTICE_SIGMA)
+        ? extractFeatures(this.gamma, this.roles, this.speedKph, { holdinSamples: this.holdin })
+        : null;
     const ship = this.neutron.shipEffect(features?.suppression ?? 0);
     const bg = this.gamma.backgroundCps();
     const gammaSummary = {
@@ -274,7 +282,7 @@ class Pipeline implements AlarmPipeline {
       {
         gamma: gammaSummary,
         neutron: neutronSummary,
-        features,
+        features: features ?? quietFeatures,
         shipEffectReason: ship.reason,
         speedKph: this.speedKph,
         doubts,

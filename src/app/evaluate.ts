@@ -280,6 +280,18 @@ export function score(pairs: readonly Pair[]): QualityRow[] {
       rate(medicalAlarmed, (p) => p.a.assessment.category === 'medical'),
       null,
     ),
+    row(
+      'not-medical-called-medical',
+      'vehicles without a patient categorized medical',
+      null,
+      rate(
+        pairs.filter((p) => p.truth.kind !== 'medical'),
+        (p) => p.a.assessment.category === 'medical',
+        1000,
+      ),
+      null,
+      'per 1,000',
+    ),
   ];
 }
 
@@ -375,6 +387,12 @@ export function qualityDocument(reports: readonly QualityReport[], command: stri
     '  releases none: it has no adjudication).',
     '- Medical: every medical occupancy, alarming or not, categorized `medical` (the target row);',
     '  beside it, the patients the device alarmed on — the nuisance alarms an operator sees.',
+    '  Below the alarm, an occupancy whose best test reaches 4.5σ is placed like an alarm, and a',
+    "  point-like excess in the cab (or a car) on the driver's pillar is categorized `medical`,",
+    '  still RELEASE with no alarm (src/alarm/adjudicate-quiet.ts; 4.5σ chosen on the tuning',
+    '  seeds, where below the alarm 4σ named 6 vehicles without a patient in 12,600 and 4.5σ',
+    '  one). The last row counts every vehicle without a patient categorized `medical`, alarmed',
+    '  or not (an alarm categorized `medical` is still investigated unless it is in the cab).',
     '- Faults: with faults on, a detector fault (gamma high/low background, dead or stuck gamma',
     '  channel, neutron high background) starts with the given probability per occupancy and lasts',
     '  1–3 occupancies; the simulator has no default probability, 0.05 is used.',
@@ -396,8 +414,9 @@ export function qualityDocument(reports: readonly QualityReport[], command: stri
     '  The profile model assumes cabs of at most 3.5 m (SPEC §2: 2.5–3 m, plus the gap to the',
     '  cargo); `cabMaxM` is configurable.',
     '- Medical: the row counts every medical occupancy, detectable or not. The misses are patients',
-    '  below the alarm threshold (categorized `background`); the share of medical sources above 8σ',
-    "  varies with the lanes' backgrounds (71 % on the hold-out lanes, 79–83 % on tuning lanes).",
+    '  too weak to reach 4.5σ, or whose weak excess the profile placed behind the cab or on the',
+    "  passenger's pillar (categorized `background`); the share of medical sources above 8σ varies",
+    "  with the lanes' backgrounds (71 % on the hold-out lanes, 79–83 % on tuning lanes).",
     '- Threats hidden in NORM: the plateau model finds a point source standing out of a bulk load;',
     '  weak ones inside a strong load stay below it (reported, no target).',
     '',

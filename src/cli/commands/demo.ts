@@ -258,6 +258,10 @@ export function formatOccupancy(r: OccupancyRecord): string {
     // An INVESTIGATE without an alarm of the gateway's own (in doubt: no background yet, a
     // faulty channel, …): the operator needs the why on the same line.
     !gateway && r.assessment.disposition === 'INVESTIGATE' ? investigateReason(r.assessment.reasons) : '',
+    // A patient too weak to alarm (adjudicate-quiet.ts): named, and said to be below the alarm.
+    !gateway && r.assessment.category === 'medical'
+      ? `(γ ${r.gamma.maxSigma.toFixed(1)}σ, below the alarm)`
+      : '',
     r.endedAbnormally ? `(ended: ${r.endReason})` : '',
   ]
     .filter((part) => part !== '')

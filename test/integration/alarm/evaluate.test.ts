@@ -21,6 +21,7 @@ const ROWS = [
   'norm-released',
   'medical-categorized',
   'medical-alarmed',
+  'not-medical-called-medical',
 ];
 
 describe('evaluate', () => {
@@ -48,6 +49,9 @@ describe('evaluate', () => {
     expect(row('medical-alarmed').gateway.value!).toBeGreaterThanOrEqual(
       row('medical-categorized').gateway.value!,
     );
+    // Naming patients below the alarm must not turn other vehicles into patients: here 3 of 447,
+    // two of them alarms (investigated) before that rule existed.
+    expect(row('not-medical-called-medical').gateway.value!).toBeLessThanOrEqual(10); // per 1,000
   });
 
   it('prints the table with a gateway and a device column', () => {

@@ -118,6 +118,32 @@ describe('alarm pipeline: verdicts', () => {
     expect(a.assessment.reasons.join(' ')).toMatch(/driver's side/);
   });
 
+  it("names a patient too weak to alarm: medical, released, no decision — not on the passenger's side", () => {
+    // The car above with a source a fourteenth as strong: about 5σ, below the 6σ alarm. Mirrored,
+    // the pillars swap (masterUpper ↔ slaveUpper, masterLower ↔ slaveLower); the slave panels'
+    // lower background makes the same source about 1σ stronger there, hence 0.06.
+    const t0 = (1.6 + 0.5) / V;
+    const weak = (mirrored: boolean, k: number) =>
+      new LaneBuilder('patient').background(BG, NB).occupancy({
+        seq: 6,
+        samples: 22,
+        gamma: (i, c) => {
+          const d = mirrored ? 3 - c : c;
+          return bgAt(c) + peak(i, t0, k * [900, 1500, 300, 200][d]!, d < 2 ? 1.6 : 2.9, V);
+        },
+      }).events;
+    const driver = run(createAlarmPipeline(VM250), weak(false, 0.07));
+    expect(driver.filter((o) => o.kind === 'decision')).toHaveLength(0);
+    const a = only(assessments(driver));
+    expect(a.gamma.alarm).toBe(false);
+    expect(a.assessment).toMatchObject({ category: 'medical', disposition: 'RELEASE' });
+    expect(a.assessment.reasons.join(' ')).toMatch(/below the alarm: .*on the driver's pillar/);
+    const passenger = only(assessments(run(createAlarmPipeline(VM250), weak(true, 0.06))));
+    expect(passenger.gamma.alarm).toBe(false);
+    expect(passenger.gamma.maxSigma).toBeGreaterThanOrEqual(4.5);
+    expect(passenger.assessment).toMatchObject({ category: 'background', disposition: 'RELEASE' });
+  });
+
   it('always investigates a neutron alarm, and decides it on its sample', () => {
     const lane = new LaneBuilder('neutron').background(BG, NB).occupancy({
       seq: 7,

@@ -227,6 +227,64 @@ describe('releases near the cab', () => {
   });
 });
 
+describe('names a patient below the alarm', () => {
+  // A patient's weak source: point-like, 1.5 m behind a truck's front, mostly on the driver's
+  // (master) pillar, 5σ — below the 6σ alarm.
+  const features = (over: Partial<ProfileFeatures>): ProfileFeatures => ({
+    samples: 60,
+    speedMps: 2.5,
+    vehicleS: 7,
+    vehicleLengthM: 16,
+    suppression: 0.1,
+    excessCounts: 150,
+    peakTimeS: 1,
+    position: 0.1,
+    alongM: 1.5,
+    widthS: 1.5,
+    pointWidthS: 1.38,
+    widthRatio: 1.1,
+    coverage: 0.1,
+    asymmetry: 0.4,
+    asymmetryError: 0.15,
+    upperFraction: 0.4,
+    bump: null,
+    ...over,
+  });
+  const quiet = (f: ProfileFeatures, maxSigma = 5, doubts: string[] = []): AdjudicationInput => {
+    const alarm = gammaAlarmInput(f, maxSigma, null);
+    return { ...alarm, gamma: { ...alarm.gamma, alarm: false }, doubts, deviceAlarm: false };
+  };
+
+  it("categorizes a point-like excess in the cab on the driver's side as medical, still released", () => {
+    const a = adjudicate(quiet(features({})));
+    expect(a.category).toBe('medical');
+    expect(a.disposition).toBe('RELEASE');
+    expect(a.reasons.join(' ')).toMatch(
+      /below the alarm: .*in the cab \(1\.5 m behind the front\), 70 % on the driver's pillar/,
+    );
+  });
+
+  it('leaves it background in the cargo, near the cab end, on the passenger side, spread, or too weak', () => {
+    for (const a of [
+      adjudicate(quiet(features({ alongM: 7, position: 0.45 }))),
+      adjudicate(quiet(features({ alongM: 2.45 }))),
+      adjudicate(quiet(features({ asymmetry: -0.4 }))),
+      adjudicate(quiet(features({ widthRatio: 2.5 }))),
+      adjudicate(quiet(features({}), 4.2)),
+      adjudicate(quiet(features({ speedMps: null, alongM: null, widthRatio: null, pointWidthS: null }))),
+    ]) {
+      expect(a.category).toBe('background');
+      expect(a.disposition).toBe('RELEASE');
+    }
+  });
+
+  it('still investigates when the gamma verdict is in doubt', () => {
+    const a = adjudicate(quiet(features({}), 5, ['no working gamma channel']));
+    expect(a.category).toBe('background');
+    expect(a.disposition).toBe('INVESTIGATE');
+  });
+});
+
 describe('NORM releases and the pillars', () => {
   // A plateau over most of a 16 m truck's cargo, as the device alarms on for a bulk load.
   const features = (asymmetry: number): ProfileFeatures => ({

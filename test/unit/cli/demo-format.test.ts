@@ -46,4 +46,12 @@ describe('the demo line of an occupancy', () => {
     });
     expect(formatOccupancy(released)).toMatch(/gateway: RELEASE background {2}\(ended: link-lost\)$/);
   });
+
+  it('says a patient was named below the alarm', () => {
+    const patient = record({
+      gamma: { alarm: false, maxSigma: 5.21, backgroundCps: 1205 },
+      assessment: { ...record().assessment, category: 'medical', disposition: 'RELEASE' },
+    });
+    expect(formatOccupancy(patient)).toMatch(/gateway: RELEASE medical {2}\(γ 5\.2σ, below the alarm\)$/);
+  });
 });
