@@ -1,11 +1,6 @@
 import { writeFile } from 'node:fs/promises';
-import {
-  evaluate,
-  qualityCaption,
-  qualityDocument,
-  qualityTable,
-  type QualityReport,
-} from '../../app/evaluate.js';
+import { evaluate, type QualityReport } from '../../app/evaluate.js';
+import { qualityCaption, qualityDocument, qualityTable } from '../../app/evaluate-report.js';
 import { describeError } from '../../core/errors.js';
 import { parseCommandArgs } from '../args.js';
 import type { CommandContext } from '../context.js';

@@ -7,7 +7,8 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { evaluate, qualityTable, type QualityReport } from '../../../src/app/evaluate.js';
+import { evaluate, type QualityReport } from '../../../src/app/evaluate.js';
+import { qualityTable } from '../../../src/app/evaluate-report.js';
 import { runCli } from '../../support/run-cli.js';
 
 const ROWS = [
