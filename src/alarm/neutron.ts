@@ -20,6 +20,7 @@
  */
 import type { SampleEvent } from '../domain/lane-events.js';
 import { finding, type BackgroundTracker } from './background.js';
+import { chooseNeutronBackground, fmtCps } from './neutron-background.js';
 import { logNegBinomialUpperTail, negBinomialThreshold, sigmaOfLogP } from './stats.js';
 import type { HealthFinding, NeutronSummary } from './types.js';
 
@@ -105,91 +106,16 @@ export class NeutronDetector {
    */
   begin(deviceCps: number | null, lines: BackgroundTracker, out: HealthFinding[]): void {
     this.reported.clear();
-    this.inUse.fill(1);
-    const truncated = lines.truncated;
-    let excludedCps = 0;
-    let excluded = 0;
-    if (lines.known && this.tubes > 1) {
-      for (let c = 0; c < this.tubes; c++) {
-        if (!lines.suspect(c)) continue;
-        this.inUse[c] = 0;
-        excluded++;
-        const v = lines.cps(c);
-        if (Number.isFinite(v)) excludedCps += v;
-      }
-      if (excluded === this.tubes) {
-        this.inUse.fill(1);
-        excluded = 0;
-        excludedCps = 0;
-      }
-      for (let c = 0; c < this.tubes; c++) {
-        if (this.inUse[c] === 0)
-          this.report(
-            out,
-            'background-settling',
-            c,
-            `neutron tube ${c + 1} reports ${fmtCps(lines.cps(c))} cps: in a background fault or still settling after one — left out of the neutron tests`,
-          );
-      }
-    }
-    const used = this.tubes - excluded;
-    let linesLow = NaN; // sum of the truncated reports of the tubes in use: a lower bound
-    if (lines.known) {
-      linesLow = 0;
-      for (let c = 0; c < this.tubes; c++) {
-        const v = lines.cps(c);
-        if (this.inUse[c] === 1 && Number.isFinite(v)) linesLow += v;
-      }
-    }
-    const floor = 0.1 * used;
-    // The device's estimate is from the previous occupancy's end. Reports since then far below
-    // even their truncation's upper bound mean it predates a fall (a tube's fault ended): it
-    // would hide sources until the next end, so the reports stand in.
-    const stale =
-      deviceCps !== null &&
-      Number.isFinite(linesLow) &&
-      deviceCps > 1.5 * (linesLow + (truncated ? used : 0)) + 2;
-    if ((excluded > 0 || stale) && Number.isFinite(linesLow)) {
-      // The device's estimate sums every tube, the left-out one included (and lagging): the
-      // tubes in use are measured by their own reports instead (truncated: +0.5 cps each).
-      this.lambda = truncated ? linesLow + 0.5 * used : linesLow;
-      this.source = 'lines';
-    } else if (deviceCps !== null && Number.isFinite(deviceCps) && deviceCps > 0 && deviceCps < this.maxCps) {
-      const device =
-        excluded === 0 ? deviceCps : Math.min((deviceCps * used) / this.tubes, deviceCps - excludedCps);
-      this.lambda = Number.isFinite(linesLow)
-        ? Math.max(device, linesLow + (excluded > 0 && truncated ? 0.5 * used : 0))
-        : device;
-      this.source = 'device';
-    } else if (Number.isFinite(linesLow)) {
-      this.lambda = truncated ? linesLow + 0.5 * used : linesLow;
-      this.source = 'lines';
-      if (truncated) {
-        this.report(
-          out,
-          'neutron-background-coarse',
-          null,
-          `neutron background from truncated NB lines (${linesLow} cps summed): +0.5 cps per tube assumed`,
-        );
-      }
-    } else {
-      this.lambda = this.fallback * used;
-      this.source = 'fallback';
-      this.report(
-        out,
-        'no-background',
-        null,
-        `no neutron background known: ${this.lambda} cps assumed (${this.fallback} per tube)`,
-      );
-    }
-    this.lambda = Math.max(floor, this.lambda);
-    // Precision of λ: the device's (or the reports') averaging time, plus the truncation of NB
-    // lines (uniform ±0.5 cps per tube) when they are the source; a fallback is a guess (±50 %).
-    const variance =
-      this.source === 'fallback'
-        ? 0.25 * this.lambda * this.lambda
-        : this.lambda / this.averagingS + (this.source === 'lines' && truncated ? used / 12 : 0);
-    this.shape = (this.lambda * this.lambda) / variance;
+    const bg = chooseNeutronBackground(
+      deviceCps,
+      lines,
+      this.inUse,
+      { fallbackCpsPerTube: this.fallback, maxCps: this.maxCps, averagingS: this.averagingS },
+      (code, c, message) => this.report(out, code, c, message),
+    );
+    this.lambda = bg.lambda;
+    this.shape = bg.shape;
+    this.source = bg.source;
     this.resetTests();
     this.intervalS = 0;
     this.burstTubes = 0;
@@ -469,8 +395,4 @@ export class NeutronDetector {
     this.reported.add(key);
     out.push(finding(code, 'neutron', c, message));
   }
-}
-
-function fmtCps(v: number): string {
-  return Number.isFinite(v) ? String(v) : 'unknown';
 }
