@@ -6,8 +6,9 @@
  * their neighbours, and pulse-to-pulse source variation (calibrated on the air rows above the
  * vehicle). 16-bit values are used as they are: a 65,536-entry log table, no 8-bit step.
  *
- * In one piece (`normalizeScan`), or strip by strip with the same result (`calibrate`, then
- * `depthRows` / `repairReady` / `finalRows`), so a tile can be cut as soon as its rows are final;
+ * In one piece (`normalizeScan`), or strip by strip with the same result (`calibrateHead`, then
+ * `calibrateRows` / `depthRows` / `repairReady` / `finalRows`), so a tile can be cut as soon as its
+ * rows are final;
  * the caller may hand in the depth buffer to reuse it from scan to scan.
  */
 import type { Image16, Polarity } from './types.js';
@@ -85,50 +86,81 @@ function lnTable(polarity: Polarity, dark: number): Float32Array {
 }
 
 /**
- * What the depth of every row needs, measured once per scan from the air columns and rows (a
- * small part of the image): the scan can then be normalized strip by strip ({@link depthRows},
- * {@link repairReady}) with the same result as in one piece.
+ * What the depth of every row needs, measured from the air columns and rows (a small part of
+ * the image): the scan can then be normalized strip by strip ({@link depthRows},
+ * {@link repairReady}) with the same result as in one piece. A row's gain needs only its own air
+ * columns, so rows may be calibrated as they are reached ({@link calibrateHead}, then
+ * {@link calibrateRows}); {@link calibrate} does every row at once.
  */
 export interface Calibration {
   readonly width: number;
   readonly height: number;
   readonly air: number;
   readonly dark: number;
-  /** ln(air − dark) + the row's log gain, per row. */
+  /** ln(air − dark) + the row's log gain, per row (rows [0, {@link rows}) so far). */
   readonly rowBase: Float64Array;
   /** Per-column (pulse) log gain. */
   readonly lgx: Float32Array;
   readonly lnTab: Float32Array;
   readonly isBad: Uint8Array;
-  /** Dead or hot rows, top to bottom. */
+  /** Dead or hot rows, top to bottom (among rows [0, {@link rows})). */
   readonly bad: readonly number[];
+  /** Rows [0, rows) calibrated so far. */
+  readonly rows: number;
+}
+
+/** What {@link calibrateRows} updates. */
+interface RowCalibration extends Calibration {
+  bad: number[];
+  rows: number;
+  readonly polarity: Polarity;
+  readonly span: number;
+  readonly airCols: number;
+  /** Per-row log gain (0 for rows outside [0.95, 1.05]). */
+  readonly lgy: Float64Array;
+  readonly image: Uint16Array;
+  readonly vals: Float64Array;
 }
 
 export function calibrate(img: Image16, options: NormalizeOptions): Calibration {
+  const cal = calibrateHead(img, options);
+  calibrateRows(cal, img.height);
+  return cal;
+}
+
+/**
+ * The air level, the pulse gains (from the air rows, whose own gains it calibrates first) and
+ * nothing else: the rest of the rows are calibrated by {@link calibrateRows} before their depth.
+ * Without an air value the air level is estimated from the whole image.
+ */
+export function calibrateHead(img: Image16, options: NormalizeOptions): Calibration {
   const { width: W, height: H, data } = img;
   const polarity = options.polarity;
   const dark = options.darkValue ?? 0;
   const air = options.airValue ?? estimateAir(img, polarity);
   const span = Math.max(1, air - dark);
-  const lnTab = lnTable(polarity, dark);
-
-  const airCols = Math.min(W, options.airColumns ?? Math.max(4, Math.round(0.02 * W)));
-  const lgy = new Float64Array(H);
-  const isBad = new Uint8Array(H);
-  const bad: number[] = [];
-  const vals = new Float64Array(Math.max(W, H));
-  for (let y = 0; y < H; y++) {
-    for (let x = 0; x < airCols; x++) vals[x] = transmissionOf(data[y * W + x]!, polarity) - dark;
-    const gain = median(vals, airCols) / span;
-    if (gain > 0.95 && gain < 1.05) lgy[y] = Math.log(gain);
-    else if (gain < 0.8 || gain > 1.25) {
-      bad.push(y); // dead or hot detector row
-      isBad[y] = 1;
-    }
-  }
+  const cal: RowCalibration = {
+    width: W,
+    height: H,
+    air,
+    dark,
+    rowBase: new Float64Array(H),
+    lgx: new Float32Array(W),
+    lnTab: lnTable(polarity, dark),
+    isBad: new Uint8Array(H),
+    bad: [],
+    rows: 0,
+    polarity,
+    span,
+    airCols: Math.min(W, options.airColumns ?? Math.max(4, Math.round(0.02 * W))),
+    lgy: new Float64Array(H),
+    image: data,
+    vals: new Float64Array(Math.max(W, H)),
+  };
   const airRows = Math.min(H, options.airRows ?? Math.max(4, Math.round(0.02 * H)));
-  const lgx = new Float32Array(W);
-  const rowGain = lgy.map(Math.exp);
+  calibrateRows(cal, airRows);
+  const { vals, isBad, lgx } = cal;
+  const rowGain = cal.lgy.subarray(0, airRows).map(Math.exp);
   for (let x = 0; x < W; x++) {
     let n = 0;
     for (let y = 0; y < airRows; y++)
@@ -136,9 +168,25 @@ export function calibrate(img: Image16, options: NormalizeOptions): Calibration 
     const gain = median(vals, n) / span;
     if (gain > 0.95 && gain < 1.05) lgx[x] = Math.log(gain);
   }
+  return cal;
+}
+
+/** Calibrate rows [cal.rows, end) (their gains; dead or hot rows found): before their depth. */
+export function calibrateRows(calibration: Calibration, end: number): void {
+  const cal = calibration as RowCalibration;
+  const { width: W, image: data, polarity, dark, span, airCols, vals } = cal;
   const lnAir = Math.log(span);
-  const rowBase = lgy.map((g) => lnAir + g);
-  return { width: W, height: H, air, dark, rowBase, lgx, lnTab, isBad, bad };
+  for (let y = cal.rows; y < Math.min(end, cal.height); y++) {
+    for (let x = 0; x < airCols; x++) vals[x] = transmissionOf(data[y * W + x]!, polarity) - dark;
+    const gain = median(vals, airCols) / span;
+    if (gain > 0.95 && gain < 1.05) cal.lgy[y] = Math.log(gain);
+    else if (gain < 0.8 || gain > 1.25) {
+      cal.bad.push(y); // dead or hot detector row
+      cal.isBad[y] = 1;
+    }
+    cal.rowBase[y] = lnAir + cal.lgy[y]!;
+    cal.rows = y + 1;
+  }
 }
 
 /** Depth of rows [y0, y1) into `depth` (bad rows too: {@link repairReady} overwrites them). */
@@ -150,6 +198,7 @@ export function depthRows(
   y1: number,
 ): void {
   const W = cal.width;
+  if (y1 > cal.rows) throw new RangeError(`depth of rows up to ${y1}, but only ${cal.rows} are calibrated`);
   for (let y = y0; y < y1; y++) depthRow(depth, data, y * W, W, cal.rowBase[y]!, cal.lgx, cal.lnTab);
 }
 

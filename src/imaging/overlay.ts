@@ -181,19 +181,78 @@ export function renderPreview(image: Image16, o: PreviewOptions): GreyImage {
   const invert = o.polarity === 'attenuation';
   const grey =
     o.into !== undefined && o.into.length >= W * H ? o.into.subarray(0, W * H) : new Uint8Array(W * H);
-  const sums = new Float64Array(W);
+  const shade = k <= MAX_TABLE_SCALE ? shadeTable(k, gain, offset, invert) : null;
   for (let y = 0; y < H; y++) {
-    sums.fill(0);
-    for (let dy = 0; dy < k; dy++) {
-      const row = (y * k + dy) * width;
-      for (let x = 0; x < W; x++) for (let dx = 0; dx < k; dx++) sums[x]! += data[row + x * k + dx]!;
-    }
-    for (let x = 0; x < W; x++) {
-      const v = Math.min(255, Math.max(0, Math.round(sums[x]! * gain - offset)));
-      grey[y * W + x] = invert ? 255 - v : v;
-    }
+    if (shade !== null && k === 2) pairRows(data, 2 * y * width, width, W, shade, grey, y * W);
+    else slowRow(data, width, y * k, k, W, gain, offset, invert, shade, grey, y * W);
   }
   return { grey, width: W, height: H };
+}
+
+/** Largest scale whose block sums get a lookup table (k² × 65,535 + 1 entries: 1 MB at 4). */
+const MAX_TABLE_SCALE = 4;
+
+/**
+ * A preview pixel's grey for every block sum (integer samples, so the sum is exact): the same
+ * arithmetic as per pixel, done once per possible sum instead of once per pixel (Math.round and
+ * the clamps were most of the preview's time); cached for the last (scale, gain, offset, polarity).
+ */
+let shadeCache: { key: string; table: Uint8Array } | null = null;
+function shadeTable(k: number, gain: number, offset: number, invert: boolean): Uint8Array {
+  const key = `${k} ${gain} ${offset} ${invert}`;
+  if (shadeCache?.key === key) return shadeCache.table;
+  const table = new Uint8Array(k * k * 65535 + 1);
+  for (let sum = 0; sum < table.length; sum++) {
+    const v = Math.min(255, Math.max(0, Math.round(sum * gain - offset)));
+    table[sum] = invert ? 255 - v : v;
+  }
+  shadeCache = { key, table };
+  return table;
+}
+
+/** One preview row at scale 2 (the 2048-wide scans): 2 × 2 sums looked up in the table. */
+function pairRows(
+  data: Uint16Array,
+  row: number,
+  width: number,
+  W: number,
+  shade: Uint8Array,
+  grey: Uint8Array,
+  at: number,
+): void {
+  const below = row + width;
+  for (let x = 0; x < W; x++) {
+    const i = 2 * x;
+    grey[at + x] = shade[data[row + i]! + data[row + i + 1]! + data[below + i]! + data[below + i + 1]!]!;
+  }
+}
+
+/** One preview row at any scale: the block sums, looked up when there is a table. */
+function slowRow(
+  data: Uint16Array,
+  width: number,
+  sy: number,
+  k: number,
+  W: number,
+  gain: number,
+  offset: number,
+  invert: boolean,
+  shade: Uint8Array | null,
+  grey: Uint8Array,
+  at: number,
+): void {
+  for (let x = 0; x < W; x++) {
+    let sum = 0;
+    for (let dy = 0; dy < k; dy++) {
+      const from = (sy + dy) * width + x * k;
+      for (let i = from; i < from + k; i++) sum += data[i]!;
+    }
+    if (shade !== null) grey[at + x] = shade[sum]!;
+    else {
+      const v = Math.min(255, Math.max(0, Math.round(sum * gain - offset)));
+      grey[at + x] = invert ? 255 - v : v;
+    }
+  }
 }
 
 /** PNG of an overlay (RGB) or a preview (grey): fast settings, the console shows them once. */

@@ -3,8 +3,8 @@
  * only runs tiles; everything else happens here, in slices of about a millisecond with a turn of
  * the event loop between them (SPEC §7: no stall), on the core the worker leaves free:
  *
- * 1. calibrate (row and pulse gains, from the air columns and rows), then normalize in strips of
- *    rows; each tile is cut and handed to the worker as soon as its rows are final, so the model
+ * 1. calibrate (pulse gains from the air rows; each row's gain from its air columns, strip by
+ *    strip), then normalize in strips of rows; each tile is cut and handed to the worker as soon as its rows are final, so the model
  *    runs tile k while this thread prepares tile k + 1 (a few tile slots in memory shared
  *    with the worker, handed back and forth by index);
  * 2. while the model runs the remaining tiles: the 8-bit preview (when asked for), the shielding
@@ -19,7 +19,7 @@
  * same functions over the same rows, only in another order.
  */
 import { DEPTH_SCALE } from './model/architecture.js';
-import { calibrate, depthRows, finalRows, repairReady } from './normalize.js';
+import { calibrateHead, calibrateRows, depthRows, finalRows, repairReady } from './normalize.js';
 import type { ModelInfo } from './onnx-runtime.js';
 import {
   overlayGreyRows,
@@ -152,7 +152,9 @@ export async function feedScan(
   const { image, options } = job;
   const { width: W, height: H, data } = image;
   let t = performance.now();
-  const cal = calibrate(image, options.normalize);
+  // Only the air rows and pulse gains here: each strip's rows are calibrated with their depth, so
+  // the first tile is not kept waiting for the rows below it.
+  const cal = calibrateHead(image, options.normalize);
   ws.depth = grow(ws.depth, W * H, (n) => new Float32Array(n));
   const depth = ws.depth.subarray(0, W * H);
   let preprocessMs = performance.now() - t;
@@ -235,6 +237,7 @@ export async function feedScan(
     } else if (done < H) {
       t = performance.now();
       const end = Math.min(H, done + STRIP_ROWS);
+      calibrateRows(cal, end);
       depthRows(cal, data, depth, done, end);
       done = end;
       repaired = repairReady(cal, depth, done, repaired);
