@@ -183,27 +183,30 @@ describe('detector faults the reports have not shown', () => {
   });
 });
 
+/** A point source 1.5 m behind a 16 m truck's front, mostly on the driver's (master) pillar. */
+const cabSource = (over: Partial<ProfileFeatures>): ProfileFeatures => ({
+  samples: 60,
+  speedMps: 2.5,
+  vehicleS: 7,
+  vehicleLengthM: 16,
+  suppression: 0.1,
+  excessCounts: 900,
+  peakTimeS: 1,
+  position: 0.1,
+  alongM: 1.5,
+  widthS: 1.4,
+  pointWidthS: 1.38,
+  widthRatio: 1,
+  coverage: 0.1,
+  asymmetry: 0.5,
+  asymmetryError: 0.05,
+  upperFraction: 0.35,
+  bump: null,
+  ...over,
+});
+
 describe('releases near the cab', () => {
-  const features = (over: Partial<ProfileFeatures>): ProfileFeatures => ({
-    samples: 60,
-    speedMps: 2.5,
-    vehicleS: 7,
-    vehicleLengthM: 16,
-    suppression: 0.1,
-    excessCounts: 900,
-    peakTimeS: 1,
-    position: 0.1,
-    alongM: 1.5,
-    widthS: 1.4,
-    pointWidthS: 1.38,
-    widthRatio: 1,
-    coverage: 0.1,
-    asymmetry: 0.5,
-    asymmetryError: 0.05,
-    upperFraction: 0.35,
-    bump: null,
-    ...over,
-  });
+  const features = cabSource;
   const input = (f: ProfileFeatures): AdjudicationInput =>
     gammaAlarmInput(f, 20, { group: 'sum', windowS: 1, baseline: 'background' });
 
@@ -228,28 +231,18 @@ describe('releases near the cab', () => {
 });
 
 describe('names a patient below the alarm', () => {
-  // A patient's weak source: point-like, 1.5 m behind a truck's front, mostly on the driver's
-  // (master) pillar, 5σ — below the 6σ alarm.
-  const features = (over: Partial<ProfileFeatures>): ProfileFeatures => ({
-    samples: 60,
-    speedMps: 2.5,
-    vehicleS: 7,
-    vehicleLengthM: 16,
-    suppression: 0.1,
-    excessCounts: 150,
-    peakTimeS: 1,
-    position: 0.1,
-    alongM: 1.5,
-    widthS: 1.5,
-    pointWidthS: 1.38,
-    widthRatio: 1.1,
-    coverage: 0.1,
-    asymmetry: 0.4,
-    asymmetryError: 0.15,
-    upperFraction: 0.4,
-    bump: null,
-    ...over,
-  });
+  // A patient's weak source: the cab source above, fainter and less clearly on the driver's side,
+  // 5σ — below the 6σ alarm.
+  const features = (over: Partial<ProfileFeatures>): ProfileFeatures =>
+    cabSource({
+      excessCounts: 150,
+      widthS: 1.5,
+      widthRatio: 1.1,
+      asymmetry: 0.4,
+      asymmetryError: 0.15,
+      upperFraction: 0.4,
+      ...over,
+    });
   const quiet = (f: ProfileFeatures, maxSigma = 5, doubts: string[] = []): AdjudicationInput => {
     const alarm = gammaAlarmInput(f, maxSigma, null);
     return { ...alarm, gamma: { ...alarm.gamma, alarm: false }, doubts, deviceAlarm: false };
