@@ -3,7 +3,7 @@
  * requests, shape responses and make the OpenAPI document the console and clients read.
  */
 import { Type, type TSchema } from '@sinclair/typebox';
-import { ADJUDICATION_CODES, SECONDARY_INSPECTION } from '../alarm/lifecycle.js';
+import { ADJUDICATION_CODES, MAX_NOTES_LENGTH, SECONDARY_INSPECTION } from '../alarm/lifecycle.js';
 import { ROLES } from './ports.js';
 
 const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
@@ -209,7 +209,7 @@ export const AdjudicationBody = Type.Object(
   {
     code: AdjudicationCodeSchema,
     secondaryInspection: Type.Optional(SecondaryInspectionSchema),
-    notes: Type.Optional(Type.String({ maxLength: 4000 })),
+    notes: Type.Optional(Type.String({ maxLength: MAX_NOTES_LENGTH })),
     expectedVersion: Type.Optional(Type.Integer({ minimum: 1 })),
   },
   { additionalProperties: false },

@@ -13,6 +13,7 @@
  */
 import { Type, type Static } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
+import { MAX_NOTES_LENGTH } from '../alarm/lifecycle.js';
 import { COMMAND_NAMES, type CommandName } from './topics.js';
 
 export const COMMAND_ERROR_CODES = {
@@ -29,7 +30,11 @@ export const COMMAND_ERROR_CODES = {
 
 export type CommandErrorCode = keyof typeof COMMAND_ERROR_CODES;
 
-const Note = Type.Optional(Type.String({ maxLength: 2000, description: 'Free text for the record.' }));
+// The same limit as the console's notes and the alarm store's (an adjudication from central or
+// the console keeps the same text).
+const Note = Type.Optional(
+  Type.String({ maxLength: MAX_NOTES_LENGTH, description: 'Free text for the record.' }),
+);
 const AlarmId = Type.String({
   minLength: 1,
   maxLength: 200,

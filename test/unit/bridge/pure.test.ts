@@ -191,4 +191,19 @@ describe('command decoding (bad input)', () => {
     );
     expect(code(decode('request-config', ''))).toBe('ok');
   });
+
+  it("takes a note as long as the console's (4,000 characters), no longer", () => {
+    const note = (n: number) =>
+      decodeCommand(
+        {
+          lane: 'lane-1',
+          name: 'adjudicate',
+          payload: Buffer.from(JSON.stringify({ alarmId: 'a', code: 4, note: 'n'.repeat(n) })),
+          userProperties: { sender: 'central-ops' },
+        },
+        { ...policy, maxPayloadBytes: 16_384 },
+      );
+    expect(code(note(4000))).toBe('ok');
+    expect(code(note(4001))).toBe('INVALID_PAYLOAD');
+  });
 });
