@@ -3,10 +3,12 @@
  * (the same JSON as an inbox sidecar; `files` may be omitted) and a `high` (and optional `low`)
  * 16-bit PNG/TIFF file part, or a single `dicos` part. Bearer token checked before the body is
  * read (401 UPLOAD_UNAUTHORIZED); sizes limited per file and per request (413 UPLOAD_INVALID);
- * images decoded with the same header checks as the inbox (422 IMAGE_*). Accepted scans get 202
- * and go to `onScan`. The console engineer mounts this plugin under /api/v1.
+ * images decoded with the same header checks as the inbox (422 IMAGE_*); not multipart: 415
+ * UPLOAD_INVALID. Refusals answer the console API's error shape. Accepted scans get 202 and go
+ * to `onScan`. The console engineer mounts this plugin under /api/v1.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
+import { STATUS_CODES } from 'node:http';
 import multipart from '@fastify/multipart';
 import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import { GatewayError } from '../../core/errors.js';
@@ -35,8 +37,11 @@ function tokenAccepted(header: string | undefined, tokens: readonly Buffer[]): b
   return ok;
 }
 
+/** The console API's error shape (docs/console.md): `{statusCode, code, error, message}`. */
 function fail(reply: FastifyReply, status: number, code: string, message: string): FastifyReply {
-  return reply.code(status).send({ error: code, message });
+  return reply
+    .code(status)
+    .send({ statusCode: status, code, error: STATUS_CODES[status] ?? 'Error', message });
 }
 
 export const scanUploadPlugin: FastifyPluginAsync<ScanUploadOptions> = async (app, options) => {

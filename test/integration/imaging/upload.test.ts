@@ -84,7 +84,12 @@ describe('scan upload route', () => {
     for (const token of [null, 'wrong-token', '']) {
       const res = await post([{ name: 'high', value: img, filename: 'h.png' }], token);
       expect(res.statusCode).toBe(401);
-      expect(res.json()).toMatchObject({ error: 'UPLOAD_UNAUTHORIZED' });
+      expect(res.json()).toEqual({
+        statusCode: 401,
+        code: 'UPLOAD_UNAUTHORIZED',
+        error: 'Unauthorized',
+        message: 'a valid bearer token is required to upload scans',
+      });
     }
     expect(received).toHaveLength(0);
   });
@@ -97,10 +102,10 @@ describe('scan upload route', () => {
       .toBuffer();
     const wrong = await post([{ name: 'high', value: png8, filename: 'eight.png' }], TOKEN);
     expect(wrong.statusCode).toBe(422);
-    expect(wrong.json()).toMatchObject({ error: 'IMAGE_UNSUPPORTED' });
+    expect(wrong.json()).toMatchObject({ code: 'IMAGE_UNSUPPORTED' });
     const good = await encodeImage16(makePhantom({ seed: 'up3', width: 64, height: 32 }).high, 'png');
     const cut = await post([{ name: 'high', value: good.subarray(0, 120), filename: 'cut.png' }], TOKEN);
-    expect(cut.json()).toMatchObject({ error: 'IMAGE_CORRUPT' });
+    expect(cut.json()).toMatchObject({ code: 'IMAGE_CORRUPT' });
     const meta = await post(
       [
         { name: 'meta', value: '{"scanId": 5' },
@@ -109,9 +114,21 @@ describe('scan upload route', () => {
       TOKEN,
     );
     expect(meta.statusCode).toBe(400);
-    expect(meta.json()).toMatchObject({ error: 'SIDECAR_INVALID' });
+    expect(meta.json()).toMatchObject({ code: 'SIDECAR_INVALID' });
     const none = await post([{ name: 'meta', value: '{}' }], TOKEN);
-    expect(none.json()).toMatchObject({ error: 'UPLOAD_INVALID' });
+    expect(none.json()).toMatchObject({ code: 'UPLOAD_INVALID' });
+    const json = await app.inject({
+      method: 'POST',
+      url: '/scans',
+      payload: { scanId: 'X' },
+      headers: { authorization: `Bearer ${TOKEN}` },
+    });
+    expect(json.statusCode).toBe(415);
+    expect(json.json()).toMatchObject({
+      statusCode: 415,
+      code: 'UPLOAD_INVALID',
+      error: 'Unsupported Media Type',
+    });
     expect(received).toHaveLength(0);
   });
 });
