@@ -117,7 +117,13 @@ export function explainSchemaError(error: ValueError): { path: string; message: 
     case ValueErrorType.StringPattern:
       return { path, message: `${got} is not allowed here${hint}` };
     case ValueErrorType.StringMinLength:
-      return { path, message: `must not be empty${hint}` };
+      return {
+        path,
+        message:
+          typeof schema.minLength === 'number' && schema.minLength > 1
+            ? `must be at least ${schema.minLength} characters long${hint}`
+            : `must not be empty${hint}`,
+      };
     case ValueErrorType.Boolean:
       return { path, message: `must be true or false; got ${got}` };
     case ValueErrorType.Array:

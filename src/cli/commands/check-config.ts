@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { formatProblems } from '../../config/explain.js';
 import { parseConfig } from '../../config/load.js';
+import { parseCommandArgs } from '../args.js';
 import type { CommandContext } from '../context.js';
 
 export const checkConfigUsage = `Usage: rpm-gateway check-config <file>
@@ -9,8 +10,14 @@ Validates a configuration file and explains every problem it finds, with the YAM
 Exit status 0 when the file is valid, 1 when it is not, 2 when it cannot be read.`;
 
 export async function checkConfigCommand(args: readonly string[], ctx: CommandContext): Promise<number> {
-  const file = args[0];
-  if (!file || args.length > 1) {
+  const parsed = parseCommandArgs(
+    { args: [...args], allowPositionals: true, options: { help: { type: 'boolean', short: 'h' } } },
+    checkConfigUsage,
+    ctx,
+  );
+  if (typeof parsed === 'number') return parsed;
+  const file = parsed.positionals[0];
+  if (file === undefined || parsed.positionals.length > 1) {
     ctx.stderr.write(checkConfigUsage + '\n');
     return 2;
   }

@@ -34,6 +34,12 @@ describe('rpm-gateway check-config', () => {
     expect(result.stderr).toContain('2 problems found.');
   });
 
+  it('prints its usage with --help', async () => {
+    const result = await runCli(['check-config', '--help']);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain('Usage: rpm-gateway check-config <file>');
+  });
+
   it('says when the file cannot be read', async () => {
     const result = await runCli(['check-config', '/nonexistent/gateway.yaml']);
     expect(result.code).toBe(2);

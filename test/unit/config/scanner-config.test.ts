@@ -51,7 +51,7 @@ describe('lane scanner configuration', () => {
     const text = result.problems.map((p) => `${p.path} ${p.message}`).join('\n');
     expect(text).toContain('lanes[0].scanner.plc.address');
     expect(text).toContain('lanes[0].scanner.plc.map.offsets.comand');
-    expect(text).toContain('lanes[0].scanner.uploadTokens[0]');
+    expect(text).toContain('lanes[0].scanner.uploadTokens[0] must be at least 16 characters long');
     expect(text).toContain('lanes[0].scanner.polarity');
   });
 
