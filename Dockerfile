@@ -37,6 +37,9 @@ COPY --from=prune /app/dist ./dist
 COPY --from=prune /app/config ./config
 COPY --from=prune /app/models ./models
 COPY --from=prune /app/src/api/console ./src/api/console
+# The gateway's state (storage.dir: database and scan pictures) lives on this volume; set
+# `storage.dir: /var/lib/rpm-gateway` in the mounted configuration. Owned by the user it runs as.
+RUN mkdir -p /var/lib/rpm-gateway && chown node:node /var/lib/rpm-gateway
 USER node
 VOLUME ["/var/lib/rpm-gateway"]
 ENTRYPOINT ["/usr/bin/tini", "--", "node", "dist/src/cli/main.js"]

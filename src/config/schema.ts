@@ -40,7 +40,8 @@ export const GatewayConfigSchema = Type.Object(
         dir: Type.String({
           minLength: 1,
           default: './var',
-          description: 'Directory for the gateway’s durable state (occupancy numbering, later the outbox).',
+          description:
+            'Directory for the gateway’s database (outbox, alarms and their history, audit, users, occupancy history) and scan pictures: a persistent disk.',
         }),
       },
       { additionalProperties: false, default: {} },

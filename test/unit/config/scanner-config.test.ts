@@ -14,15 +14,23 @@ ${scanner}
 
 describe('lane scanner configuration', () => {
   it('accepts the example and fills in the scanner defaults', async () => {
-    const result = parseConfig(await readFile('config/gateway.example.yaml', 'utf8'), {
-      SCANNER_UPLOAD_TOKEN: 'a-token-of-at-least-16-chars',
-    });
+    const result = parseConfig(await readFile('config/gateway.example.yaml', 'utf8'), {});
     expect(result.ok).toBe(true);
     if (!result.ok) return;
     const scanner = result.config.lanes[0]!.scanner!;
-    expect(scanner.uploadTokens).toEqual(['a-token-of-at-least-16-chars']);
+    expect(scanner.uploadTokens).toEqual([]); // no default token: uploads refused until one is set
     expect(scanner.plc?.address).toBe('modbus-tcp://192.0.2.11:502?unitId=1');
     expect(scanner.fusion).toEqual({ beforeS: 30, afterS: 120 });
+  });
+
+  it('takes upload tokens from the environment', () => {
+    const yaml = withScanner(`      inbox: ./scans
+      uploadTokens: ['\${SCANNER_UPLOAD_TOKEN}']`);
+    const result = parseConfig(yaml, { SCANNER_UPLOAD_TOKEN: 'a-token-of-at-least-16-chars' });
+    expect(result.ok && result.config.lanes[0]!.scanner!.uploadTokens).toEqual([
+      'a-token-of-at-least-16-chars',
+    ]);
+    expect(parseConfig(yaml, {}).ok).toBe(false); // a missing variable is a problem, not an empty token
   });
 
   it('needs only an inbox', () => {
