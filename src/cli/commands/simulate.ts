@@ -20,7 +20,7 @@ export const simulateUsage = `Usage: rpm-gateway simulate <device> [options]
 
 Runs one device simulator on its own, speaking the real protocol — for bench tests of this
 gateway, of another gateway, or of a real device's counterpart. Runs until Ctrl-C, or until
---occupancies vehicles have passed.
+--occupancies vehicles have passed (VM-250).
 
 Devices and transports:
   simulate vm250 --tcp <port>            VM-250 ASCII stream as a TCP server (0 = any free port)
@@ -32,13 +32,13 @@ Devices and transports:
 
 Options:
   --seed <n>             random seed (default 1); the same seed gives the same traffic
-  --occupancies <n>      vehicles to simulate (default: endless; 1000 for --daily-file)
   --mix <kind=w,…>       traffic mix, kinds: ${OCCUPANCY_KINDS.join(', ')}
-  --speed <x>            play x times faster than real time (default 1)
-  --host <addr>          address to listen on (default 127.0.0.1)
-  --unit-id <n>          Modbus unit id to answer (default: any)
-  --start-time <HH:MM:SS>  daily file: time of day of the first line (default 00:00:00)
-  --truth                print the ground truth of each occupancy as NDJSON on stdout`;
+  --host <addr>          address to listen on (default 127.0.0.1; 0.0.0.0 for another machine)
+  --occupancies <n>      vm250: vehicles to simulate (default: endless; 1000 for --daily-file)
+  --speed <x>            vm250: play x times faster than real time (default 1)
+  --truth                vm250: print the ground truth of each occupancy as NDJSON on stdout
+  --start-time <HH:MM:SS>  vm250 daily file: time of day of the first line (default 00:00:00)
+  --unit-id <n>          modbus-rpm: Modbus unit id to answer (default: any)`;
 
 interface SimulateValues {
   tcp?: string | undefined;
@@ -168,6 +168,12 @@ async function simulateVm250(values: SimulateValues, ctx: CommandContext): Promi
 async function simulateModbus(values: SimulateValues, ctx: CommandContext): Promise<number> {
   if ((values.tcp !== undefined) === Boolean(values.rtu))
     throw new UsageError('modbus-rpm needs exactly one of --tcp <port>, --rtu');
+  // The Modbus RPM is polled: it keeps the wall clock and runs until stopped.
+  for (const vm250Only of ['occupancies', 'speed', 'truth', 'start-time', 'daily-file'] as const)
+    if (values[vm250Only] !== undefined)
+      throw new UsageError(
+        `--${vm250Only} is for the vm250 simulator; modbus-rpm takes --seed, --mix, --host, --unit-id`,
+      );
   const seed = integer('--seed', values.seed ?? '1');
   const mix = values.mix === undefined ? undefined : parseMix(values.mix);
   const unitId = values['unit-id'] === undefined ? undefined : integer('--unit-id', values['unit-id']);

@@ -55,5 +55,8 @@ describe('rpm-gateway simulate', () => {
     expect(unknown.stderr).toContain("unknown device 'toaster'");
     const badMix = await runCli(['simulate', 'vm250', '--daily-file', '/tmp/x', '--mix', 'uranium=1']);
     expect(badMix.stderr).toContain("--mix: unknown kind 'uranium'");
+    const polled = await runCli(['simulate', 'modbus-rpm', '--tcp', '0', '--speed', '4']);
+    expect(polled.code).toBe(2);
+    expect(polled.stderr).toContain('--speed is for the vm250 simulator');
   });
 });
