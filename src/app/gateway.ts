@@ -20,6 +20,7 @@ import { createGatewayHttp } from '../api/gateway-http.js';
 import { createGatewayBridge } from '../bridge/gateway-bridge.js';
 import type { OutputRecord } from './lane-recorder.js';
 import { createLiveRecorder, type LiveRecorder } from './live-recorder.js';
+import type { CategoryRefiner } from '../alarm/adjudicate.js';
 import { occupancyAlarmRaiser } from './occupancy-alarms.js';
 import { createScannerService } from './scanner-service.js';
 
@@ -33,6 +34,8 @@ export interface GatewayDeps {
   readonly counters?: Counters;
   /** Where the first console admin's password may come from (RPM_GATEWAY_ADMIN_PASSWORD). */
   readonly env?: NodeJS.ProcessEnv;
+  /** The alarm classifier of the configuration's `classifier` section, loaded (loadClassifier). */
+  readonly refiner?: CategoryRefiner;
 }
 
 export interface Gateway {
@@ -157,7 +160,12 @@ function buildLane(
 ): LaneDriver {
   const logger = deps.logger.child({ lane: lane.id });
   // Thresholds can change while the lane runs (the console); they apply from the next vehicle.
-  const recorder = createLiveRecorder(lane.id, lane.alarm, deps.output);
+  const recorder = createLiveRecorder(
+    lane.id,
+    lane.alarm,
+    deps.output,
+    deps.refiner === undefined ? {} : { refiner: deps.refiner },
+  );
   recorders.set(lane.id, recorder);
   const emit = (event: LaneEvent): void => {
     // Reserve the number on disk before anything is published under it.

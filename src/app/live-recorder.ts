@@ -6,6 +6,7 @@
  * reports and the device's neutron estimate from the last end of occupancy), so the first
  * vehicle after a change is decided on the same background as it would have been.
  */
+import type { AlarmPipelineOptions } from '../alarm/pipeline.js';
 import type { LaneConfig } from '../config/schema.js';
 import type { BackgroundEvent, LaneEvent, OccupancyEndEvent } from '../domain/lane-events.js';
 import { createLaneRecorder, type LaneRecorder, type OutputRecord } from './lane-recorder.js';
@@ -21,11 +22,13 @@ export function createLiveRecorder(
   lane: string,
   alarm: LaneConfig['alarm'],
   write: (record: OutputRecord) => void,
+  pipeline: AlarmPipelineOptions = {},
 ): LiveRecorder {
   let muted = false;
   const build = (a: LaneConfig['alarm']) =>
     createLaneRecorder({
       lane,
+      pipeline,
       nSigma: a.nSigma,
       neutronFalseAlarmP: a.neutronFalseAlarmProbability,
       write: (record) => {

@@ -38,6 +38,7 @@ import { createVm250Tracker } from '../drivers/vm250/occupancy-tracker.js';
 import { baseDateFromFileName, parseBaseDate } from '../drivers/vm250/daily-file-timeline.js';
 import { createLaneRecorder, inferredDescriptor } from './lane-recorder.js';
 import { iso, occupancyRecordLine, type OccupancyRecord } from './occupancy-record.js';
+import type { CategoryRefiner } from '../alarm/adjudicate.js';
 
 export interface ReplayOptions {
   /** Lane id in the records. Default `replay`. */
@@ -67,6 +68,8 @@ export interface ReplayOptions {
    * Absent, the hot path is as without it: the tracker emits straight to the pipeline.
    */
   observer?: ReplayObserver;
+  /** The alarm classifier (a configuration's `classifier`, loaded); default: the rules alone. */
+  refiner?: CategoryRefiner;
 }
 
 /** An observer of the replayed lane (the N42.42 writer of `replay --n42`). */
@@ -129,6 +132,7 @@ export async function replay(
     lane,
     descriptor: inferredDescriptor(lane, 4),
     ...(options.nSigma === undefined ? {} : { nSigma: options.nSigma }),
+    ...(options.refiner === undefined ? {} : { pipeline: { refiner: options.refiner } }),
     eventRecords,
     decisionRecords: false,
     write: (record) => {

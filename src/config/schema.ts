@@ -47,6 +47,20 @@ export const GatewayConfigSchema = Type.Object(
       { additionalProperties: false, default: {} },
     ),
     lanes: Type.Array(LaneSchema, { minItems: 1, description: 'The lanes this gateway serves.' }),
+    classifier: Type.Optional(
+      Type.Object(
+        {
+          model: Type.String({
+            minLength: 1,
+            description:
+              'The alarm classifier (ONNX, built by train-classifier) that refines every lane’s category ' +
+              'probabilities; its model card <name>.json must sit beside it and match its sha256. The ' +
+              'safety rules hold over it. Relative to the working directory.',
+          }),
+        },
+        { additionalProperties: false },
+      ),
+    ),
     mqtt: Type.Optional(MqttSchema),
     outbox: Type.Optional(OutboxSchema),
     telemetry: Type.Optional(TelemetrySchema),

@@ -3,6 +3,7 @@ import { createN42ReplayObserver, type N42ReplayObserver } from '../../bridge/n4
 import { silentLogger } from '../../core/logger.js';
 import { GatewayError, describeError } from '../../core/errors.js';
 import { loadConfig } from '../../config/load.js';
+import { loadClassifier } from '../../alarm/classifier/load.js';
 import { parseCommandArgs } from '../args.js';
 import type { CommandContext } from '../context.js';
 import type { Readable, Writable } from 'node:stream';
@@ -17,7 +18,8 @@ never fatal. Use - to read standard input.
 Options:
   --lane <id>          lane id in the records (default: replay); with --config, the lane
                        whose settings (channelOrder, alarm.nSigma) to use
-  --config <file>      take lane settings from a gateway configuration
+  --config <file>      take lane settings, and the alarm classifier if it names one, from a
+                       gateway configuration
   --date <YYYY-MM-DD>  the day the file starts (default: a date in the file name, else the
                        file's modification date)
   --utc-offset <min>   the logger's offset from UTC in minutes, east positive (default 0)
@@ -66,6 +68,8 @@ export async function replayCommand(args: readonly string[], ctx: CommandContext
       options.lane = lane.id;
       options.nSigma = lane.alarm.nSigma;
       if (lane.channelOrder) options.channelOrder = lane.channelOrder;
+      const refiner = await loadClassifier(config.classifier);
+      if (refiner !== undefined) options.refiner = refiner;
     }
     if (values['n-sigma'] !== undefined) options.nSigma = numberOption('--n-sigma', values['n-sigma']);
     if (values.n42 !== undefined) {

@@ -3,6 +3,7 @@ import { GatewayError } from '../../core/errors.js';
 import { createLogger } from '../../core/logger.js';
 import { loadConfig } from '../../config/load.js';
 import { createGateway } from '../../app/gateway.js';
+import { loadClassifier } from '../../alarm/classifier/load.js';
 import { createNdjsonWriter } from '../ndjson-writer.js';
 import { parseCommandArgs } from '../args.js';
 import type { CommandContext } from '../context.js';
@@ -29,8 +30,10 @@ export async function runCommand(args: readonly string[], ctx: CommandContext): 
     return 2;
   }
   let config;
+  let refiner;
   try {
     config = await loadConfig(values.config, ctx.env);
+    refiner = await loadClassifier(config.classifier);
   } catch (error) {
     if (error instanceof GatewayError) {
       ctx.stderr.write(
@@ -42,7 +45,13 @@ export async function runCommand(args: readonly string[], ctx: CommandContext): 
   }
   const logger = createLogger({ level: config.log.level, sink: ctx.stderr });
   const out = createNdjsonWriter(ctx.stdout);
-  const gateway = createGateway(config, { clock: new SystemClock(), logger, output: out.write });
+  const gateway = createGateway(config, {
+    clock: new SystemClock(),
+    logger,
+    output: out.write,
+    ...(refiner === undefined ? {} : { refiner }),
+  });
+  if (config.classifier) logger.info('alarm classifier loaded', { model: config.classifier.model });
   await gateway.start();
   await new Promise<void>((resolve) => {
     if (ctx.stopSignal.aborted) resolve();

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
@@ -80,4 +80,56 @@ describe('rpm-gateway replay of a simulated daily file', () => {
     expect(occupancies(result.stdout).length).toBeGreaterThan(50);
     expect(result.stderr).toMatch(/^replay: \d+ lines, \d+ occupancies/);
   }, 60_000);
+});
+
+describe('rpm-gateway replay --config with the alarm classifier', () => {
+  interface Assessed {
+    type: string;
+    gamma: { alarm: boolean };
+    neutron: { alarm: boolean };
+    assessment: { disposition: string; probabilities: Record<string, number> };
+  }
+  const config = (model: string | null): string => {
+    const path = join(dir, `gateway-${model === null ? 'rules' : 'classifier'}-${Math.random()}.yaml`);
+    writeFileSync(
+      path,
+      'site: test\nlanes:\n  - id: lane-1\n    driver: vm250\n    address: tcp://127.0.0.1:1601\n' +
+        (model === null ? '' : `classifier:\n  model: ${model}\n`),
+    );
+    return path;
+  };
+  const assessed = (ndjson: string): Assessed[] =>
+    ndjson
+      .split('\n')
+      .filter((line) => line !== '')
+      .map((line) => JSON.parse(line) as Assessed)
+      .filter((r) => r.type === 'occupancy');
+
+  it('refines the alarms’ probabilities, and the safety rules still hold', async () => {
+    const model = join(process.cwd(), 'models/alarm-category-refiner.onnx');
+    const rules = assessed((await runCli(['replay', file, '--quiet', '--config', config(null)])).stdout);
+    const refined = await runCli(['replay', file, '--quiet', '--config', config(model)]);
+    expect(refined.code).toBe(0);
+    const withModel = assessed(refined.stdout);
+    expect(withModel).toHaveLength(rules.length);
+    const alarms = withModel.filter((r) => r.gamma.alarm || r.neutron.alarm);
+    expect(alarms.length).toBeGreaterThan(10);
+    const changed = alarms.filter(
+      (r) =>
+        JSON.stringify(r.assessment.probabilities) !==
+        JSON.stringify(rules[withModel.indexOf(r)]!.assessment.probabilities),
+    );
+    expect(changed.length).toBeGreaterThan(0);
+    for (const r of withModel.filter((x) => x.neutron.alarm))
+      expect(r.assessment.disposition).toBe('INVESTIGATE');
+  }, 60_000);
+
+  it('refuses a model its card does not vouch for', async () => {
+    const copy = join(dir, 'tampered.onnx');
+    copyFileSync(join(process.cwd(), 'models/alarm-category-refiner.onnx'), copy);
+    writeFileSync(join(dir, 'tampered.json'), JSON.stringify({ sha256: '0'.repeat(64) }));
+    const result = await runCli(['replay', file, '--quiet', '--config', config(copy)]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/tampered\.onnx has sha256 [0-9a-f]{64}, its card says 0{64}/);
+  });
 });

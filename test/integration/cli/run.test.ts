@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -50,4 +50,20 @@ describe('rpm-gateway run', () => {
       Math.max(...firstSeqs.map((r) => r.seq)),
     );
   }, 40_000);
+
+  it('runs with the alarm classifier a configuration names, and refuses to start without its file', async () => {
+    const base = readFileSync(config, 'utf8');
+    const withModel = join(dir, 'classifier.yaml');
+    const model = join(process.cwd(), 'models/alarm-category-refiner.onnx');
+    writeFileSync(withModel, `${base}classifier:\n  model: ${model}\n`);
+    const running = await runCli(['run', '--config', withModel], { stopAfterMs: 4000 });
+    expect(running.code).toBe(0);
+    expect(occupancySeqs(running.stdout).length).toBeGreaterThan(0);
+    const missing = join(dir, 'missing-classifier.yaml');
+    writeFileSync(missing, `${base}classifier:\n  model: ${join(dir, 'nowhere.onnx')}\n`);
+    const refused = await runCli(['run', '--config', missing]);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain('cannot read the classifier model');
+    expect(refused.stderr).toContain('The gateway did not start');
+  }, 25_000);
 });
