@@ -31,9 +31,12 @@ export function quietAssessment(
       ? 'gamma not assessed: no background and no samples'
       : `no alarm: gamma peak ${fmt(input.gamma.maxSigma, 1)}σ (alarm at ${nSigma}σ), neutron peak ${input.neutron.maxCounts} counts`,
   ];
+  const patient = input.doubts.length > 0 ? null : patientBelowAlarm(input, o);
   if (input.deviceAlarm)
     reasons.push(
-      'the RPM alarmed, the gateway did not: its simpler test likely saw background drift or shadowing',
+      patient === null
+        ? 'the RPM alarmed, the gateway did not: its simpler test likely saw background drift or shadowing'
+        : `the RPM alarmed, the gateway did not: the excess is below the gateway's ${nSigma}σ`,
     );
   if (input.doubts.length > 0) {
     for (const d of input.doubts) reasons.push(`INVESTIGATE: ${d}`);
@@ -45,7 +48,6 @@ export function quietAssessment(
       reasons,
     };
   }
-  const patient = patientBelowAlarm(input, o);
   if (patient !== null) {
     reasons.push(patient, 'RELEASE: consistent with a medical patient below the alarm level; no alarm');
     return {

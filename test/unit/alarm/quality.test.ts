@@ -271,6 +271,12 @@ describe('names a patient below the alarm', () => {
     }
   });
 
+  it('says why the RPM alarmed on a patient the gateway only names', () => {
+    const a = adjudicate({ ...quiet(features({})), deviceAlarm: true });
+    expect(a.category).toBe('medical');
+    expect(a.reasons).toContain("the RPM alarmed, the gateway did not: the excess is below the gateway's 6σ");
+  });
+
   it('still investigates when the gamma verdict is in doubt', () => {
     const a = adjudicate(quiet(features({}), 5, ['no working gamma channel']));
     expect(a.category).toBe('background');
