@@ -9,6 +9,7 @@
 import type { Clock } from '../core/clock.js';
 import type { Counters } from '../core/counters.js';
 import type { Logger } from '../core/logger.js';
+import { redactLane } from '../config/redact.js';
 import type { GatewayConfig } from '../config/schema.js';
 import type { LaneDescriptor, LaneEvent } from '../domain/lane-events.js';
 import type { AlarmStore } from '../storage/alarm-store.js';
@@ -43,8 +44,11 @@ export function createGatewayBridge(
     counters: deps.counters,
     lanes: [],
     alarms: deps.alarms,
-    // request-config: the lane's settings as configured (lane settings carry no secrets).
-    configFor: (lane) => config.lanes.find((l) => l.id === lane) ?? null,
+    // request-config: the lane's settings as configured, its upload tokens redacted.
+    configFor: (lane) => {
+      const found = config.lanes.find((l) => l.id === lane);
+      return found === undefined ? null : redactLane(found);
+    },
     ...(deps.version === undefined ? {} : { gatewayVersion: deps.version }),
   });
   let stopping: Promise<void> | null = null;

@@ -8,6 +8,7 @@
  */
 import { Type, type TSchema } from '@sinclair/typebox';
 import { validateConfig } from '../../config/load.js';
+import { redactLane, restoreSecrets } from '../../config/redact.js';
 import { AlarmSchema, LaneSchema, ModbusOptionsSchema, type LaneConfig } from '../../config/schema.js';
 import { TECHNICIANS, who } from '../auth/guard.js';
 import type { Principal } from '../auth/user-store.js';
@@ -71,7 +72,7 @@ export const deviceRoutes: ApiPlugin = (app, { ctx }) => {
     const snapshot = ctx.lanes.snapshot(lane.id);
     return {
       lane: lane.id,
-      config: lane,
+      config: redactLane(lane),
       connection: snapshot?.connection ?? (lane.enabled ? 'unknown' : 'disabled'),
       reportedSetup: snapshot?.deviceSetup ?? {},
     };
@@ -119,7 +120,14 @@ export const deviceRoutes: ApiPlugin = (app, { ctx }) => {
     () => JSON.parse(JSON.stringify(LaneSchema)) as unknown,
   );
 
-  const apply = (me: Principal, before: LaneConfig, next: unknown) => {
+  const apply = (me: Principal, before: LaneConfig, sent: unknown) => {
+    const next = restoreSecrets(sent, before);
+    if (next === null)
+      throw new ApiError(
+        'CONFIG_INVALID',
+        'scanner.uploadTokens: send every token back as shown to keep them, or only new ones',
+        [{ path: 'scanner.uploadTokens', message: 'mixes hidden and new tokens' }],
+      );
     const config = ctx.lanes.config();
     const lanes = config.lanes.map((l) => (l.id === before.id ? next : l));
     const result = validateConfig({ ...config, lanes });
@@ -138,13 +146,17 @@ export const deviceRoutes: ApiPlugin = (app, { ctx }) => {
       role: me.role,
       action: 'lane.config.update',
       target: `lane/${before.id}`,
-      before,
-      after,
+      before: redactLane(before),
+      after: redactLane(after),
     });
-    ctx.hub.publish('config', { lane: before.id, config: after, ...applied });
+    ctx.hub.publish('config', { lane: before.id, config: redactLane(after), ...applied });
     ctx.hub.publish('audit', entry);
     ctx.logger.info('lane configuration changed', { lane: before.id, by: me.username, ...applied });
-    return { lane: after, live: [...applied.live], restartRequired: [...applied.restartRequired] };
+    return {
+      lane: redactLane(after),
+      live: [...applied.live],
+      restartRequired: [...applied.restartRequired],
+    };
   };
 
   app.put(

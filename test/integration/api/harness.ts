@@ -49,13 +49,16 @@ export const DESCRIPTOR: LaneDescriptor = {
   gammaChannelNames: ['masterUpper', 'masterLower', 'slaveLower', 'slaveUpper'],
 };
 
-export async function createTestApi(options: Partial<HttpOptions> = {}): Promise<TestApi> {
+export async function createTestApi(
+  options: Partial<HttpOptions> = {},
+  lane: Record<string, unknown> = {},
+): Promise<TestApi> {
   const dir = await mkdtemp(join(tmpdir(), 'rpm-api-'));
   const db = openDatabase(dir);
   const validated = validateConfig({
     site: 'test',
     storage: { dir },
-    lanes: [{ id: 'lane-1', name: 'Lane one', driver: 'vm250', address: 'tcp://127.0.0.1:1601' }],
+    lanes: [{ id: 'lane-1', name: 'Lane one', driver: 'vm250', address: 'tcp://127.0.0.1:1601', ...lane }],
   });
   if (!validated.ok) throw new Error(JSON.stringify(validated.problems));
   const file: GatewayConfig = validated.config;
