@@ -4,13 +4,13 @@
  * 16-bit PNG/TIFF file part, or a single `dicos` part. Bearer token checked before the body is
  * read (401 UPLOAD_UNAUTHORIZED); sizes limited per file and per request (413 UPLOAD_INVALID);
  * images decoded with the same header checks as the inbox (422 IMAGE_*); not multipart: 415
- * UPLOAD_INVALID. Refusals answer the console API's error shape. Accepted scans get 202 and go
- * to `onScan`. The console engineer mounts this plugin under /api/v1.
+ * UPLOAD_INVALID; more than `maxConcurrent` at once: 503 UPLOAD_BUSY. Refusals answer the console
+ * API's error shape and close the connection. Accepted scans get 202 and go to `onScan`. The console engineer mounts this plugin under /api/v1.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { STATUS_CODES } from 'node:http';
 import multipart from '@fastify/multipart';
-import type { FastifyPluginAsync, FastifyReply } from 'fastify';
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { GatewayError } from '../../core/errors.js';
 import { decodeImage, DEFAULT_LIMITS, type DecodeLimits } from '../../imaging/decode.js';
 import { parseSidecar } from '../../imaging/sidecar.js';
@@ -23,6 +23,8 @@ export interface ScanUploadOptions {
   /** Largest file part. Default 64 MiB. */
   readonly maxFileBytes?: number;
   readonly limits?: DecodeLimits;
+  /** Uploads read and decoded at once at most; more get 503 (each may hold 2 files in memory). Default 2. */
+  readonly maxConcurrent?: number;
   readonly onScan: (scan: ReadScan) => Promise<void> | void;
 }
 
@@ -37,10 +39,15 @@ function tokenAccepted(header: string | undefined, tokens: readonly Buffer[]): b
   return ok;
 }
 
-/** The console API's error shape (docs/console.md): `{statusCode, code, error, message}`. */
+/**
+ * The console API's error shape (docs/console.md): `{statusCode, code, error, message}`. The
+ * connection is closed after a refusal: the rest of a refused body is never read, and a kept-alive
+ * socket would hold it (and its buffers) for as long as the client keeps it open.
+ */
 function fail(reply: FastifyReply, status: number, code: string, message: string): FastifyReply {
   return reply
     .code(status)
+    .header('connection', 'close')
     .send({ statusCode: status, code, error: STATUS_CODES[status] ?? 'Error', message });
 }
 
@@ -57,6 +64,9 @@ export const scanUploadPlugin: FastifyPluginAsync<ScanUploadOptions> = async (ap
     }
   });
 
+  const maxConcurrent = Math.max(1, options.maxConcurrent ?? 2);
+  let active = 0;
+
   app.post('/scans', { bodyLimit: 2 * maxFile + 256 * 1024 }, async (request, reply) => {
     if (!request.isMultipart())
       return fail(
@@ -65,6 +75,21 @@ export const scanUploadPlugin: FastifyPluginAsync<ScanUploadOptions> = async (ap
         'UPLOAD_INVALID',
         'send multipart/form-data with meta and high (and low) parts',
       );
+    if (!/;\s*boundary=/i.test(request.headers['content-type'] ?? ''))
+      return fail(reply, 400, 'UPLOAD_INVALID', 'multipart/form-data without a boundary');
+    if (active >= maxConcurrent) {
+      void reply.header('retry-after', '5');
+      return fail(reply, 503, 'UPLOAD_BUSY', `${active} uploads in progress: try again shortly`);
+    }
+    active++;
+    try {
+      return await receive(request, reply);
+    } finally {
+      active--;
+    }
+  });
+
+  const receive = async (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> => {
     const limits = options.limits ?? DEFAULT_LIMITS;
     let metaText: string | undefined;
     const images: Partial<Record<'high' | 'low' | 'dicos', Image16>> = {};
@@ -118,5 +143,5 @@ export const scanUploadPlugin: FastifyPluginAsync<ScanUploadOptions> = async (ap
     };
     await options.onScan(scan);
     return reply.code(202).send({ accepted: true, scanId: meta.scanId });
-  });
+  };
 };

@@ -124,11 +124,53 @@ describe('scan upload route', () => {
       headers: { authorization: `Bearer ${TOKEN}` },
     });
     expect(json.statusCode).toBe(415);
+    expect(json.headers['connection']).toBe('close'); // a refused body is never read: drop the socket
+    const noBoundary = await app.inject({
+      method: 'POST',
+      url: '/scans',
+      payload: Buffer.from('--x\r\n'),
+      headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'multipart/form-data' },
+    });
+    expect(noBoundary.statusCode).toBe(400);
+    expect(noBoundary.json()).toMatchObject({ code: 'UPLOAD_INVALID' });
     expect(json.json()).toMatchObject({
       statusCode: 415,
       code: 'UPLOAD_INVALID',
       error: 'Unsupported Media Type',
     });
     expect(received).toHaveLength(0);
+  });
+});
+
+describe('scan upload route under load', () => {
+  it('answers 503 UPLOAD_BUSY beyond its concurrent uploads, and takes the next one after', async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const busy = Fastify();
+    await busy.register(scanUploadPlugin, { tokens: [TOKEN], maxConcurrent: 1, onScan: () => gate });
+    await busy.ready();
+    try {
+      const img = await encodeImage16(makePhantom({ seed: 'busy', width: 64, height: 32 }).high, 'png');
+      const send = () => {
+        const { body, type } = multipart([{ name: 'high', value: img, filename: 'h.png' }]);
+        return busy.inject({
+          method: 'POST',
+          url: '/scans',
+          payload: body,
+          headers: { 'content-type': type, authorization: `Bearer ${TOKEN}` },
+        });
+      };
+      const first = send();
+      await new Promise((r) => setTimeout(r, 200)); // the first is in onScan, holding the slot
+      const second = await send();
+      expect(second.statusCode).toBe(503);
+      expect(second.json()).toMatchObject({ code: 'UPLOAD_BUSY' });
+      expect(second.headers['retry-after']).toBe('5');
+      release();
+      expect((await first).statusCode).toBe(202);
+      expect((await send()).statusCode).toBe(202);
+    } finally {
+      await busy.close();
+    }
   });
 });
