@@ -26,6 +26,8 @@ export const COMMAND_ERROR_CODES = {
   ALARM_NOT_FOUND: 'No such alarm on this lane.',
   ALARM_STATE_CONFLICT: 'The alarm is not in a state that allows this command.',
   INTERNAL: 'The gateway failed to carry out the command; nothing was changed.',
+  RESPONSE_TOPIC_INVALID:
+    'The response topic is one the gateway may not publish on (a wildcard, or its own topic tree); nothing was changed and no answer was sent.',
 } as const;
 
 export type CommandErrorCode = keyof typeof COMMAND_ERROR_CODES;

@@ -69,7 +69,17 @@ export class CommandService {
       this.o.policy,
     );
     let outcome: { ok: true; result: unknown } | { ok: false; code: CommandErrorCode; message: string };
-    if (!decoded.ok) outcome = { ok: false, code: decoded.code, message: decoded.message };
+    // A response topic the gateway may not publish on: nothing is done and nothing answered (a
+    // wildcard would cost the session; the own tree would be overwritten) — audited and logged.
+    const replyProblem =
+      m.responseTopic === undefined ? null : this.o.topics.responseTopicProblem(m.responseTopic);
+    if (replyProblem !== null)
+      outcome = {
+        ok: false,
+        code: 'RESPONSE_TOPIC_INVALID',
+        message: `the response topic cannot be answered on: ${replyProblem}`,
+      };
+    else if (!decoded.ok) outcome = { ok: false, code: decoded.code, message: decoded.message };
     else {
       try {
         outcome = await this.execute(decoded.command, decoded.sender, time);
@@ -105,9 +115,10 @@ export class CommandService {
         command: where.name,
         sender: decoded.sender,
         code: outcome.code,
+        ...(replyProblem === null ? {} : { responseTopic: m.responseTopic }),
       });
     }
-    if (m.responseTopic === undefined) return;
+    if (m.responseTopic === undefined || replyProblem !== null) return;
     const body = encodeResponse(
       outcome.ok
         ? { ok: true, command: where.name, lane: where.lane, result: outcome.result }

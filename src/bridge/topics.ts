@@ -28,6 +28,12 @@ export interface TopicTree {
   readonly commandFilter: string;
   /** `{lane, name}` of a command topic of this site, or null for anything else. */
   parseCommand(topic: string): { lane: string; name: string } | null;
+  /**
+   * Why the gateway must not answer on `topic` (a command's response topic), or null: a
+   * wildcard is a protocol error that costs the session, and the site's own tree holds its
+   * events, states and commands, which no reply may overwrite.
+   */
+  responseTopicProblem(topic: string): string | null;
 }
 
 export function topicTree(site: string, prefix: string = DEFAULT_TOPIC_PREFIX): TopicTree {
@@ -39,6 +45,15 @@ export function topicTree(site: string, prefix: string = DEFAULT_TOPIC_PREFIX): 
     status: (gatewayId) => `${base}/${GATEWAY_SUBJECT}/${gatewayId}/status`,
     command: (lane, name) => `${base}/${lane}/cmd/${name}`,
     commandFilter: `${base}/+/cmd/+`,
+    responseTopicProblem(topic) {
+      if (topic === '') return 'it is empty';
+      if (topic.includes('+') || topic.includes('#') || topic.includes('\0'))
+        return 'it holds a wildcard (+ or #) or a NUL';
+      if (Buffer.byteLength(topic) > 65_535) return 'it is longer than MQTT allows';
+      if (topic === base || topic.startsWith(base + '/'))
+        return `it is inside the gateway's own topic tree (${base}/…)`;
+      return null;
+    },
     parseCommand(topic) {
       if (!topic.startsWith(base + '/')) return null;
       const parts = topic.split('/');

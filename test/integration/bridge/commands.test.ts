@@ -136,6 +136,34 @@ describe('commands from central', () => {
     );
   });
 
+  it('does nothing and answers nothing on a response topic it may not publish on, and keeps its session', async () => {
+    const before = audit.recent(1000).length;
+    let drops = 0;
+    const onDrop = () => drops++;
+    bridge.connection.on('disconnected', onDrop);
+    try {
+      // A wildcard would be a protocol error that costs the session; the own tree would be overwritten.
+      for (const responseTopic of ['central/+/replies', 'rpm/v1/port-alpha/lane-1/state']) {
+        await central.client.publishAsync(`${CMD('lane-1')}/acknowledge`, '{"alarmId":"lane-1:7"}', {
+          qos: 1,
+          properties: { responseTopic, userProperties: { sender: 'central-ops' } },
+        });
+      }
+      await waitFor(() => audit.recent(1000).length - before === 2, { what: 'two audited commands' });
+      expect(audit.recent(2).map((r) => r.errorCode)).toEqual([
+        'RESPONSE_TOPIC_INVALID',
+        'RESPONSE_TOPIC_INVALID',
+      ]);
+      expect(alarms.get('lane-1:7')).toMatchObject({ state: 'raised', version: 1 });
+      // The next command still gets its answer, over the same session.
+      const r = await command('acknowledge', '{"alarmId":"lane-1:999"}', 'central-ops');
+      expect(errorCode(r)).toBe('ALARM_NOT_FOUND');
+      expect(drops).toBe(0);
+    } finally {
+      bridge.connection.off('disconnected', onDrop);
+    }
+  });
+
   it('carries out an authorized acknowledge and adjudicate, answers with the correlation data, publishes events', async () => {
     const ack = await command('acknowledge', '{"alarmId":"lane-1:7","note":"seen"}', 'central-ops');
     expect(ack).toMatchObject({
