@@ -16,7 +16,7 @@ import fastifySwaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { guard, principalOf } from './auth/guard.js';
 import type { ApiContext } from './context.js';
-import { errorBody, installErrorHandling } from './errors.js';
+import { ApiError, errorBody, installErrorHandling } from './errors.js';
 import { alarmRoutes } from './routes/alarms.js';
 import { auditRoutes } from './routes/audit.js';
 import { loginRoutes, sessionRoutes } from './routes/auth.js';
@@ -65,6 +65,20 @@ export async function buildApiApp(ctx: ApiContext): Promise<FastifyInstance> {
 
   app.decorateRequest('principal', null);
   installErrorHandling(app, ctx.logger);
+  // Path numbers are coerced from text, and "1e309" becomes Infinity, which the schema's
+  // integer and maximum checks let through: refuse any that is not a safe whole number.
+  app.addHook('preHandler', (request, _reply, done) => {
+    const seq = (request.params as { seq?: unknown } | undefined)?.seq;
+    if (typeof seq === 'number' && !Number.isSafeInteger(seq)) {
+      done(
+        new ApiError('VALIDATION_FAILED', 'params.seq must be a whole number', [
+          { path: 'params.seq', message: 'must be a whole number' },
+        ]),
+      );
+      return;
+    }
+    done();
+  });
   app.addHook('onSend', async (request, reply, payload) => {
     void reply.header('x-content-type-options', 'nosniff');
     void reply.header('referrer-policy', 'no-referrer');

@@ -17,9 +17,12 @@ import type { ScanMeta } from './types.js';
 
 const FileName = Type.String({ minLength: 1, maxLength: 255 });
 
+/** A scan id: what the API can read back (`/api/v1/scans/{scanId}`) and a file name can carry. */
+export const SCAN_ID_PATTERN = '^[A-Za-z0-9._:-]{1,128}$';
+
 export const SidecarSchema = Type.Object(
   {
-    scanId: Type.String({ minLength: 1, maxLength: 128 }),
+    scanId: Type.String({ pattern: SCAN_ID_PATTERN }),
     lane: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
     time: Type.Optional(Type.String({ maxLength: 64 })),
     files: Type.Object({ high: FileName, low: Type.Optional(FileName) }, { additionalProperties: false }),

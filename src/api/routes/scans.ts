@@ -10,6 +10,7 @@ import { readFile } from 'node:fs/promises';
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsync } from 'fastify';
 import { scanUploadPlugin } from '../../drivers/scanner/upload-plugin.js';
+import { SCAN_ID_PATTERN } from '../../imaging/sidecar.js';
 import type { StoredScan } from '../../storage/scan-store.js';
 import { principalOf, TECHNICIANS } from '../auth/guard.js';
 import type { ApiContext } from '../context.js';
@@ -43,7 +44,7 @@ const ScanDetail = Type.Composite([
   Type.Object({ analysis: Type.Unknown({ description: 'The imaging.scan.analyzed data.' }) }),
 ]);
 
-const ScanParams = Type.Object({ scanId: Type.String({ pattern: '^[A-Za-z0-9._:-]{1,128}$' }) });
+const ScanParams = Type.Object({ scanId: Type.String({ pattern: SCAN_ID_PATTERN }) });
 
 const ListQuery = Type.Object(
   {

@@ -154,6 +154,19 @@ describe('roles', () => {
 });
 
 describe('validation', () => {
+  it('answers out-of-range page offsets and occupancy numbers with 400, not a database error', async () => {
+    const cookie = await api.cookie('viewer');
+    for (const url of [
+      '/api/v1/occupancies?offset=1e20',
+      '/api/v1/occupancies?offset=99999999999999999999',
+      '/api/v1/occupancies/lane-1/1e309',
+    ]) {
+      const res = await api.app.inject({ url, headers: { cookie } });
+      expect(res.statusCode, url).toBe(400);
+      expect(res.json(), url).toMatchObject({ code: 'VALIDATION_FAILED' });
+    }
+  });
+
   it('answers malformed bodies with 400 and says what is wrong', async () => {
     const cookie = await api.cookie('technician');
     const bad = await api.app.inject({

@@ -303,6 +303,11 @@ describe('sidecar', () => {
     expect(() =>
       parseSidecar(JSON.stringify({ scanId: 'S', files: { high: '../x.png' } }), 'z.json'),
     ).toThrow(/plain file name/);
+    // Ids the API could not read back (`/api/v1/scans/{scanId}`) are refused at the door.
+    for (const scanId of ['../../evil', 'a/b', 'x'.repeat(129), ''])
+      expect(() => parseSidecar(JSON.stringify({ scanId, files: { high: 'h.png' } }), 'w.json')).toThrow(
+        /scanId/,
+      );
   });
 });
 
