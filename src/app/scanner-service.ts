@@ -37,7 +37,7 @@ import { loadModel } from '../imaging/model-store.js';
 import { createWorkerRunner, type ScoreRunner } from '../imaging/onnx-runtime.js';
 import type { ScanAnalyzedData } from '../imaging/types.js';
 import { openDatabase, type Db } from '../storage/database.js';
-import { ScanStore, type StoredScan } from '../storage/scan-store.js';
+import { duplicateScanError, ScanStore, type StoredScan } from '../storage/scan-store.js';
 
 export interface ScannerServiceDeps {
   readonly clock: Clock;
@@ -135,7 +135,13 @@ export function createScannerService(config: GatewayConfig, deps: ScannerService
     return entry;
   };
 
+  /** A scan id already stored would replace that scan's record and pictures: refused. */
+  const refuseDuplicate = (scanId: string): void => {
+    if (store.get(scanId) !== null) throw duplicateScanError(scanId);
+  };
+
   const analyzeOne = async (lane: LaneScanner, read: ReadScan): Promise<StoredScan> => {
+    refuseDuplicate(read.scan.meta.scanId); // again here: two copies may have been queued together
     const { analyzer } = await analyzerFor(lane.config.model);
     const now = deps.clock.now();
     const meta = read.scan.meta;
@@ -242,6 +248,10 @@ export function createScannerService(config: GatewayConfig, deps: ScannerService
     ingest(laneId, read) {
       const lane = lanes.get(laneId);
       if (lane === undefined) return Promise.reject(new Error(`lane ${laneId} has no scanner`));
+      if (store.get(read.scan.meta.scanId) !== null) {
+        deps.counters.increment('scanner.scans.duplicate');
+        return Promise.reject(duplicateScanError(read.scan.meta.scanId));
+      }
       // One scan at a time: inference already has its own thread; this bounds memory (SPEC §7).
       const next = queue.then(() => analyzeOne(lane, read));
       queue = next.catch(() => undefined);

@@ -25,6 +25,7 @@ export const ERROR_CODES = {
   IMAGE_MISMATCH: 'The energies of one scan differ in size.',
   SIDECAR_INVALID: 'A scan sidecar (JSON metadata) is missing, malformed or names files that are not there.',
   SCAN_INCOMPLETE: 'A scan in the inbox is still being written.',
+  SCAN_DUPLICATE: 'A scan with the same scan id was already received; scan ids must be unique.',
   UPLOAD_UNAUTHORIZED: 'A scan upload had no valid bearer token.',
   UPLOAD_INVALID: 'A scan upload was malformed or exceeded its size limits.',
   MODEL_INVALID: 'An ONNX model could not be loaded or does not meet the input/output contract.',

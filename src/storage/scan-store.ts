@@ -5,6 +5,7 @@
  * and 8-bit preview pictures are on disk. Pictures stay files (a 1024 px overlay is ~0.5 MB): the
  * database keeps paths, not blobs.
  */
+import { GatewayError } from '../core/errors.js';
 import { migrate, type Db } from './database.js';
 
 /** Priority of a case after fusion (src/imaging/fusion.ts). */
@@ -115,4 +116,9 @@ export class ScanStore {
       .all(...args, q.limit, q.offset) as Row[];
     return { total, items: rows.map((r) => JSON.parse(r.record) as StoredScan) };
   }
+}
+
+/** The refusal of a scan whose id was already received: the store keeps one record per id. */
+export function duplicateScanError(scanId: string): GatewayError {
+  return new GatewayError('SCAN_DUPLICATE', `scan ${scanId} was already received: scan ids must be unique`);
 }

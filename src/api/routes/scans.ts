@@ -11,7 +11,7 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsync } from 'fastify';
 import { scanUploadPlugin } from '../../drivers/scanner/upload-plugin.js';
 import { SCAN_ID_PATTERN } from '../../imaging/sidecar.js';
-import type { StoredScan } from '../../storage/scan-store.js';
+import { duplicateScanError, type StoredScan } from '../../storage/scan-store.js';
 import { principalOf, TECHNICIANS } from '../auth/guard.js';
 import type { ApiContext } from '../context.js';
 import { ApiError, errorBody, ErrorSchema } from '../errors.js';
@@ -184,7 +184,12 @@ export const scanUploadRoutes: FastifyPluginAsync<{ ctx: ApiContext }> = async (
         await scope.register(scanUploadPlugin, {
           tokens: [...uploadTokens, internal],
           // 202 means accepted: the analysis follows (its failures are logged and counted).
-          onScan: (read) => void scans.ingest(lane, read).catch(() => undefined),
+          onScan: (read) => {
+            // A second scan under a stored id would replace the first: 409 before accepting it.
+            const scanId = read.scan.meta.scanId;
+            if (scans.store.get(scanId) !== null) throw duplicateScanError(scanId);
+            void scans.ingest(lane, read).catch(() => undefined);
+          },
         });
       },
       { prefix: `/api/v1/scanners/${lane}` },

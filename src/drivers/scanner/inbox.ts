@@ -180,6 +180,10 @@ export class ScanInbox {
     try {
       await this.o.onScan(read);
     } catch (error) {
+      if (error instanceof GatewayError && error.code === 'SCAN_DUPLICATE') {
+        await this.reject(read.files, error); // refused as a scan, not a failure of the gateway
+        return;
+      }
       this.o.counters.increment('scanner.inbox.handler-errors');
       this.o.logger.error('scan handler failed', {
         scanId: read.scan.meta.scanId,

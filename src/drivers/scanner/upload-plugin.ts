@@ -141,7 +141,13 @@ export const scanUploadPlugin: FastifyPluginAsync<ScanUploadOptions> = async (ap
       decodeMs: performance.now() - t0,
       files: [],
     };
-    await options.onScan(scan);
+    try {
+      await options.onScan(scan);
+    } catch (error) {
+      if (error instanceof GatewayError && error.code === 'SCAN_DUPLICATE')
+        return fail(reply, 409, error.code, error.message);
+      throw error;
+    }
     return reply.code(202).send({ accepted: true, scanId: meta.scanId });
   };
 };

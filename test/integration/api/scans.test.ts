@@ -198,4 +198,27 @@ describe('scan upload', () => {
     expect([202, 422]).toContain(res.statusCode);
     if (res.statusCode === 202) expect(ingested.map((r) => r.scan.meta.scanId)).toEqual(['U-2']);
   });
+
+  it('refuses a scan under an id it already has with 409, before accepting it', async () => {
+    const image = await sharp(Buffer.alloc(64 * 32 * 2, 0x80), {
+      raw: { width: 64, height: 32, channels: 1 },
+    })
+      .toColourspace('grey16')
+      .png()
+      .toBuffer();
+    const before = ingested.length;
+    const { payload, contentType } = multipart([
+      { name: 'meta', value: JSON.stringify({ scanId: 'S-1' }) }, // stored above
+      { name: 'high', value: image, filename: 'high.png' },
+    ]);
+    const res = await app.inject({
+      method: 'POST',
+      url,
+      headers: { 'content-type': contentType, authorization: `Bearer ${TOKEN}` },
+      payload,
+    });
+    expect(res.statusCode).toBe(409);
+    expect(res.json()).toMatchObject({ code: 'SCAN_DUPLICATE' });
+    expect(ingested).toHaveLength(before);
+  });
 });

@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -112,6 +112,34 @@ describe('scanner service', () => {
     expect(existsSync(stored.overlayPath!)).toBe(true);
     expect(existsSync(stored.previewPath!)).toBe(true);
     expect(service.store.byOccupancy('lane-1', 7).map((s) => s.scanId)).toEqual(['S-1']);
+  }, 60_000);
+
+  it('refuses a second scan under an id it already has, keeping the first', async () => {
+    service = build({});
+    await service.start();
+    const now = Date.now();
+    await dropScan(join(dir, 'inbox'), makePhantom({ seed: 'svc-dense', anomalies: ['dense'] }), {
+      scanId: 'S-9',
+      time: now,
+    });
+    await waitFor(() => records.find((r) => r.type === 'imaging.scan.analyzed'), { timeoutMs: 30_000 });
+    const first = service.store.get('S-9')!;
+    await dropScan(join(dir, 'inbox'), makePhantom({ seed: 'svc-clean' }), { scanId: 'S-9', time: now + 1 });
+    const rejectedDir = join(dir, 'inbox', 'rejected');
+    const rejected = await waitFor(
+      () => {
+        const record = existsSync(rejectedDir)
+          ? readdirSync(rejectedDir).find((n) => n.endsWith('.rejected.json'))
+          : undefined;
+        return record === undefined
+          ? undefined
+          : (JSON.parse(readFileSync(join(rejectedDir, record), 'utf8')) as { code: string });
+      },
+      { timeoutMs: 30_000, what: 'the rejection record' },
+    );
+    expect(rejected.code).toBe('SCAN_DUPLICATE');
+    expect(records.filter((r) => r.type === 'imaging.scan.analyzed')).toHaveLength(1);
+    expect(service.store.get('S-9')).toEqual(first);
   }, 60_000);
 
   it('links a scan that arrived before its occupancy ended when the occupancy record comes', async () => {
