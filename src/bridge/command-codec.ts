@@ -113,9 +113,11 @@ export function decodeCommand(m: CommandEnvelope, policy: CommandPolicy): Decode
   if (sender === null || !policy.allowedSenders.includes(sender)) {
     return fail(
       'UNAUTHORIZED',
-      sender === null
-        ? `the command carries no '${policy.senderProperty}' user property`
-        : `sender '${sender}' is not allowed to command this gateway`,
+      sender !== null
+        ? `sender '${sender}' is not allowed to command this gateway`
+        : Array.isArray(m.userProperties[policy.senderProperty])
+          ? `the command carries several '${policy.senderProperty}' user properties; exactly one is needed`
+          : `the command carries no '${policy.senderProperty}' user property`,
     );
   }
   if (!policy.lanes.has(m.lane)) return fail('UNKNOWN_LANE', `no lane '${m.lane}' on this gateway`);

@@ -72,7 +72,7 @@ export function validateConfig(
     };
   }
 
-  const withDefaults = Value.Default(GatewayConfigSchema, Value.Clone(raw));
+  const withDefaults = Value.Default(GatewayConfigSchema, numbersAsText(Value.Clone(raw)));
   const missing = new Set<string>();
   for (const error of Value.Errors(GatewayConfigSchema, withDefaults)) {
     // A missing required value also fails its type check: say it once.
@@ -253,4 +253,15 @@ function lineOfPointer(document: Document, counter: LineCounter, pointer: string
   }
   const range = last?.range;
   return range ? counter.linePos(range[0]).line : undefined;
+}
+
+/**
+ * Settings whose values are text but read naturally as numbers in YAML: `mqtt.protocol: 5` is
+ * the protocol '5' (3.1.1 is text in YAML anyway).
+ */
+function numbersAsText(raw: object): object {
+  const mqtt = (raw as { mqtt?: unknown }).mqtt;
+  if (typeof mqtt === 'object' && mqtt !== null && (mqtt as { protocol?: unknown }).protocol === 5)
+    (mqtt as { protocol: unknown }).protocol = '5';
+  return raw;
 }

@@ -98,6 +98,8 @@ export const scanUploadPlugin: FastifyPluginAsync<ScanUploadOptions> = async (ap
     try {
       for await (const part of request.parts()) {
         if (part.type === 'field') {
+          if (part.fieldname === 'meta' && part.valueTruncated)
+            return fail(reply, 413, 'UPLOAD_INVALID', 'meta is larger than 64 KiB');
           if (part.fieldname === 'meta') metaText = String(part.value);
           continue;
         }

@@ -115,6 +115,15 @@ describe('scan upload route', () => {
     );
     expect(meta.statusCode).toBe(400);
     expect(meta.json()).toMatchObject({ code: 'SIDECAR_INVALID' });
+    const huge = await post(
+      [
+        { name: 'meta', value: JSON.stringify({ scanId: 'H', note: 'x'.repeat(70_000) }) },
+        { name: 'high', value: good, filename: 'h.png' },
+      ],
+      TOKEN,
+    );
+    expect(huge.statusCode).toBe(413);
+    expect(huge.json<{ message: string }>().message).toMatch(/meta is larger than 64 KiB/);
     const none = await post([{ name: 'meta', value: '{}' }], TOKEN);
     expect(none.json()).toMatchObject({ code: 'UPLOAD_INVALID' });
     const json = await app.inject({

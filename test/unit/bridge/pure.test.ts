@@ -180,6 +180,8 @@ describe('command decoding (bad input)', () => {
     expect(code(decode('acknowledge', '{not json', 'mallory'))).toBe('UNAUTHORIZED'); // never parsed
     expect(code(decode('acknowledge', '{}', null))).toBe('UNAUTHORIZED');
     expect(code(decode('acknowledge', '{}', ['central-ops', 'mallory']))).toBe('UNAUTHORIZED');
+    const twice = decode('acknowledge', '{}', ['central-ops', 'central-ops']);
+    expect(!twice.ok && twice.message).toMatch(/several 'sender' user properties; exactly one/);
     expect(code(decode('acknowledge', '{}', 'central-ops', 'lane-9'))).toBe('UNKNOWN_LANE');
     expect(code(decode('reboot', '{}'))).toBe('UNKNOWN_COMMAND');
     expect(code(decode('acknowledge', '{"alarmId":'))).toBe('MALFORMED_JSON');

@@ -27,6 +27,11 @@ describe('parseConfig', () => {
     expect(result.config.lanes[0]!.enabled).toBe(true);
   });
 
+  it('reads an unquoted mqtt.protocol: 5 as the protocol 5', () => {
+    const result = parseConfig(`${minimal}\nmqtt:\n  url: mqtt://127.0.0.1:1883\n  protocol: 5\n`, {});
+    expect(result.ok && result.config.mqtt?.protocol).toBe('5');
+  });
+
   it('accepts every example configuration in config/', async () => {
     for (const file of ['config/gateway.example.yaml', 'config/single-lane-tcp.yaml']) {
       const result = parseConfig(await readFile(file, 'utf8'), {});
