@@ -93,8 +93,12 @@ export class ScanInbox {
     const settle = this.o.settleMs ?? 1000;
     const incomplete = this.o.incompleteAfterMs ?? 60_000;
     let names: string[];
+    // Entries that are not regular files (directories, links, pipes) are never read as scans.
+    let irregular: Set<string>;
     try {
-      names = (await readdir(dir, { withFileTypes: true })).filter((d) => d.isFile()).map((d) => d.name);
+      const entries = await readdir(dir, { withFileTypes: true });
+      names = entries.filter((d) => d.isFile()).map((d) => d.name);
+      irregular = new Set(entries.filter((d) => !d.isFile()).map((d) => d.name));
     } catch (error) {
       this.o.logger.warn('inbox unreadable', { dir, error: describeError(error) });
       return;
@@ -132,6 +136,18 @@ export class ScanInbox {
       }
       for (const c of companions) claimed.add(c);
       const missing = companions.filter((c) => !names.includes(c));
+      const unreadable = missing.filter((c) => irregular.has(c));
+      if (unreadable.length > 0) {
+        await this.reject(
+          [trigger, ...companions.filter((c) => names.includes(c))],
+          new GatewayError(
+            'SIDECAR_INVALID',
+            `${trigger}: names ${unreadable.join(', ')}, which is not a regular file (a directory, link or pipe)`,
+            { unreadable },
+          ),
+        );
+        continue;
+      }
       if (missing.length > 0) {
         if (now - this.seen.get(trigger)!.firstSeen >= incomplete) {
           await this.reject(

@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, readdir, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -97,6 +97,11 @@ describe('scanner inbox', () => {
     await writeFile(join(dir, 'M.json'), '{"scanId": "M", "files": ');
     // Sidecar naming a file that never arrives.
     await writeFile(join(dir, 'N.json'), JSON.stringify({ scanId: 'N', files: { high: 'never.png' } }));
+    // Sidecar naming a directory and a link: refused at once, never read.
+    await mkdir(join(dir, 'D-high.png'));
+    await writeFile(join(dir, 'D.json'), JSON.stringify({ scanId: 'D', files: { high: 'D-high.png' } }));
+    await symlink('/etc/hostname', join(dir, 'L-high.png'));
+    await writeFile(join(dir, 'L.json'), JSON.stringify({ scanId: 'L', files: { high: 'L-high.png' } }));
     // An image with no sidecar.
     await writeFile(join(dir, 'orphan.png'), png);
     // Temp files of atomic writers are ignored.
@@ -106,12 +111,17 @@ describe('scanner inbox', () => {
     await settle();
     expect(scans.map((s) => s.scan.meta.scanId)).toEqual(['G']);
     expect(rejected.map((r) => [r.files[0], r.code]).sort()).toEqual([
+      ['D.json', 'SIDECAR_INVALID'],
+      ['L.json', 'SIDECAR_INVALID'],
       ['M.json', 'SIDECAR_INVALID'],
       ['T.json', 'IMAGE_CORRUPT'],
     ]);
+    expect(rejected.find((r) => r.files[0] === 'D.json')!.message).toMatch(/not a regular file/);
     clock += 6_000;
     await inbox.poll();
     expect(rejected.map((r) => [r.files[0], r.code]).sort()).toEqual([
+      ['D.json', 'SIDECAR_INVALID'],
+      ['L.json', 'SIDECAR_INVALID'],
       ['M.json', 'SIDECAR_INVALID'],
       ['N.json', 'SIDECAR_INVALID'],
       ['T.json', 'IMAGE_CORRUPT'],
