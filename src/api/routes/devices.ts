@@ -10,6 +10,7 @@ import { Type, type TSchema } from '@sinclair/typebox';
 import { validateConfig } from '../../config/load.js';
 import { redactLane, restoreSecrets } from '../../config/redact.js';
 import { AlarmSchema, LaneSchema, ModbusOptionsSchema, type LaneConfig } from '../../config/schema.js';
+import { ScannerSchema } from '../../config/scanner-schema.js';
 import { TECHNICIANS, who } from '../auth/guard.js';
 import type { Principal } from '../auth/user-store.js';
 import { ApiError, ErrorSchema } from '../errors.js';
@@ -31,7 +32,7 @@ function withoutDefaults<T extends TSchema>(schema: T): T {
   return copy(schema) as T;
 }
 
-const { id: _id, alarm: _alarm, modbus: _modbus, ...laneFields } = LaneSchema.properties;
+const { id: _id, alarm: _alarm, modbus: _modbus, scanner: _scanner, ...laneFields } = LaneSchema.properties;
 const LanePatch = withoutDefaults(
   Type.Partial(
     Type.Object(
@@ -39,6 +40,7 @@ const LanePatch = withoutDefaults(
         ...laneFields,
         alarm: Type.Partial(AlarmSchema, { additionalProperties: false }),
         modbus: Type.Partial(ModbusOptionsSchema, { additionalProperties: false }),
+        scanner: Type.Partial(ScannerSchema, { additionalProperties: false }),
       },
       { additionalProperties: false },
     ),
@@ -201,7 +203,7 @@ export const deviceRoutes: ApiPlugin = (app, { ctx }) => {
       const before = find(request.params.lane);
       const patch = request.body as Record<string, unknown>;
       const next: Record<string, unknown> = { ...before, ...patch };
-      for (const section of ['alarm', 'modbus'] as const) {
+      for (const section of ['alarm', 'modbus', 'scanner'] as const) {
         if (patch[section] !== undefined) {
           next[section] = { ...(before[section] ?? {}), ...(patch[section] as object) };
         }

@@ -44,6 +44,19 @@ describe("a lane's upload tokens", () => {
     expect(audit.body).toContain('lane.config.update');
     expect(audit.body).not.toContain(TOKEN);
     expect(tokensNow()).toEqual([TOKEN]);
+    // One scanner setting alone: the rest of the scanner section (tokens, fusion) stays.
+    const polarity = await api.app.inject({
+      method: 'PATCH',
+      url: '/api/v1/devices/lane-1/config',
+      headers: { cookie: technician },
+      payload: { scanner: { polarity: 'attenuation' } },
+    });
+    expect(polarity.statusCode).toBe(200);
+    expect(api.ctx.lanes.config().lanes[0]!.scanner).toMatchObject({
+      polarity: 'attenuation',
+      uploadTokens: [TOKEN],
+      fusion: { beforeS: 30, afterS: 120 },
+    });
   });
 
   it('are kept when a whole configuration comes back with them redacted, and replaced by new ones', async () => {
