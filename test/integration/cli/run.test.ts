@@ -1,5 +1,6 @@
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Vm250TcpServer } from '../../../simulators/vm250/tcp-server.js';
@@ -51,12 +52,49 @@ describe('rpm-gateway run', () => {
     );
   }, 40_000);
 
+  it('logs a device link that comes up and drops, and a clean stop as no fault', async () => {
+    // A device that accepts the gateway, then hangs up after 300 ms, every time.
+    const device = createServer((socket) => setTimeout(() => socket.destroy(), 300));
+    await new Promise<void>((r) => device.listen(0, '127.0.0.1', r));
+    const port = (device.address() as AddressInfo).port;
+    const dropping = join(dir, 'dropping.yaml');
+    writeFileSync(
+      dropping,
+      [
+        'site: test',
+        'storage:',
+        `  dir: ${join(dir, 'state-dropping')}`,
+        'log:',
+        '  level: info',
+        'lanes:',
+        '  - id: lane-x',
+        '    driver: vm250',
+        `    address: tcp://127.0.0.1:${port}`,
+        '',
+      ].join('\n'),
+    );
+    try {
+      const result = await runCli(['run', '--config', dropping], { stopAfterMs: 6000 }); // the first seconds are the gateway starting
+      expect(result.code).toBe(0);
+      const lines = result.stderr
+        .split('\n')
+        .filter((l) => l.startsWith('{'))
+        .map((l) => JSON.parse(l) as { level: string; msg: string; lane?: string });
+      const of = (msg: string) => lines.filter((l) => l.msg === msg && l.lane === 'lane-x');
+      expect(of('device link up').length).toBeGreaterThan(0);
+      expect(of('device link lost')[0]?.level).toBe('warn');
+      expect(of('device link closed').every((l) => l.level === 'info')).toBe(true);
+    } finally {
+      device.close();
+    }
+  }, 25_000);
+
   it('runs with the alarm classifier a configuration names, and refuses to start without its file', async () => {
     const base = readFileSync(config, 'utf8');
     const withModel = join(dir, 'classifier.yaml');
     const model = join(process.cwd(), 'models/alarm-category-refiner.onnx');
     writeFileSync(withModel, `${base}classifier:\n  model: ${model}\n`);
-    const running = await runCli(['run', '--config', withModel], { stopAfterMs: 4000 });
+    const running = await runCli(['run', '--config', withModel], { stopAfterMs: 6000 }); // the first seconds are the gateway starting
     expect(running.code).toBe(0);
     expect(occupancySeqs(running.stdout).length).toBeGreaterThan(0);
     const missing = join(dir, 'missing-classifier.yaml');
