@@ -216,10 +216,11 @@ export class ScanInbox {
     this.o.counters.increment(`scanner.inbox.rejected.${code}`);
     this.o.logger.warn('scan rejected', { files, code, message });
     await this.move(files, 'rejected');
-    await writeFile(
-      join(this.o.dir, 'rejected', `${files[0] ?? 'scan'}.rejected.json`),
-      JSON.stringify(record, null, 2),
-    ).catch(() => undefined);
+    // Written aside and renamed: whoever watches rejected/ never reads half a record.
+    const recordPath = join(this.o.dir, 'rejected', `${files[0] ?? 'scan'}.rejected.json`);
+    await writeFile(`${recordPath}.tmp`, JSON.stringify(record, null, 2))
+      .then(() => rename(`${recordPath}.tmp`, recordPath))
+      .catch(() => undefined);
     this.o.onRejected?.(record);
   }
 

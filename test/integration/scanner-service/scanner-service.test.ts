@@ -129,7 +129,7 @@ describe('scanner service', () => {
     const rejected = await waitFor(
       () => {
         const record = existsSync(rejectedDir)
-          ? readdirSync(rejectedDir).find((n) => n.endsWith('.rejected.json'))
+          ? readdirSync(rejectedDir).find((n) => n.endsWith('.rejected.json')) // not .tmp: complete
           : undefined;
         return record === undefined
           ? undefined
