@@ -209,15 +209,9 @@ export class GammaDetector implements ChannelHost, EndHost {
     this.level.reset();
     this.armed = false;
     this.reported.clear();
-    this.maxSigma = 0;
-    this.maxRaw = 0;
-    this.best = null;
-    this.bestSample = -1;
-    this.bestCentre = -1;
-    this.bestLevel = 1;
+    this.forgetBest();
     this.speedMps = speedKph === null ? null : speedKph / 3.6;
     this.tests = [];
-    this.kvMinStream = 1;
   }
 
   /**
@@ -294,6 +288,14 @@ export class GammaDetector implements ChannelHost, EndHost {
     if (!this.base.confirmRise(this.profile, hold, ok ? h * this.intervalS : 0)) return;
     this.refreshGroups();
     this.updateThreshold();
+    this.forgetBest();
+    this.rebuildLevel(n);
+    this.refreshScreens();
+    this.retest();
+  }
+
+  /** No test has found anything yet (a new occupancy, or the tests re-run on a new baseline). */
+  private forgetBest(): void {
     this.maxSigma = 0;
     this.maxRaw = 0;
     this.best = null;
@@ -301,9 +303,6 @@ export class GammaDetector implements ChannelHost, EndHost {
     this.bestCentre = -1;
     this.bestLevel = 1;
     this.kvMinStream = 1;
-    this.rebuildLevel(n);
-    this.refreshScreens();
-    this.retest();
   }
 
   private addLevel(i: number): void {

@@ -141,6 +141,14 @@ describe('scan routes', () => {
   });
 });
 
+/** A small flat 16-bit greyscale PNG, as a scanner would upload. */
+function grey16Png(): Promise<Buffer> {
+  return sharp(Buffer.alloc(64 * 32 * 2, 0x80), { raw: { width: 64, height: 32, channels: 1 } })
+    .toColourspace('grey16')
+    .png()
+    .toBuffer();
+}
+
 describe('scan upload', () => {
   const url = '/api/v1/scanners/lane-1/scans';
   const metaOnly = multipart([{ name: 'meta', value: JSON.stringify({ scanId: 'U-1' }) }]);
@@ -179,12 +187,7 @@ describe('scan upload', () => {
   });
 
   it('accepts a scan with the lane token', async () => {
-    const image = await sharp(Buffer.alloc(64 * 32 * 2, 0x80), {
-      raw: { width: 64, height: 32, channels: 1 },
-    })
-      .toColourspace('grey16')
-      .png()
-      .toBuffer();
+    const image = await grey16Png();
     const { payload, contentType } = multipart([
       { name: 'meta', value: JSON.stringify({ scanId: 'U-2' }) },
       { name: 'high', value: image, filename: 'high.png' },
@@ -200,12 +203,7 @@ describe('scan upload', () => {
   });
 
   it('refuses a scan under an id it already has with 409, before accepting it', async () => {
-    const image = await sharp(Buffer.alloc(64 * 32 * 2, 0x80), {
-      raw: { width: 64, height: 32, channels: 1 },
-    })
-      .toColourspace('grey16')
-      .png()
-      .toBuffer();
+    const image = await grey16Png();
     const before = ingested.length;
     const { payload, contentType } = multipart([
       { name: 'meta', value: JSON.stringify({ scanId: 'S-1' }) }, // stored above
