@@ -121,11 +121,17 @@ const WARMUP_ROUNDS = 5;
  * message of the alarm event's size at once — the load the gateway's alarm burst puts on the
  * broker — through mqtt.js with the gateway's session and publish options. The first
  * `WARMUP_ROUNDS` rounds of both sides are left out.
+ *
+ * 1,000 rounds: the latencies of one round are not independent — a collector pause or a busy
+ * broker in a round delays all its lanes' alarms together — so at 32 lanes the p99 of 200
+ * rounds rested on the worst two or three rounds and moved by several milliseconds from run to
+ * run, on both sides (our p99 7.1–12.5 ms, the floor's 2.7–5.7, in 17 runs of one evening).
+ * Over 1,000 rounds it rests on about ten.
  */
 export async function benchAlarmLatency(
   brokerUrl: string,
   lanes = 1,
-  rounds = 200,
+  rounds = 1000,
 ): Promise<AlarmLatencyResult> {
   const ids = Array.from({ length: lanes }, (_, i) => `lane-${i + 1}`);
   const clock = new SystemClock();
