@@ -8,6 +8,7 @@
  * guarded scope: a session cookie or a bearer API token, then the route's roles.
  */
 import { existsSync } from 'node:fs';
+import { maxHeaderSize } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import fastifyRateLimit from '@fastify/rate-limit';
 import fastifyStatic from '@fastify/static';
@@ -16,7 +17,7 @@ import fastifySwaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { guard, principalOf } from './auth/guard.js';
 import type { ApiContext } from './context.js';
-import { ApiError, errorBody, installErrorHandling } from './errors.js';
+import { ApiError, clientErrorHandler, errorBody, installErrorHandling } from './errors.js';
 import { alarmRoutes } from './routes/alarms.js';
 import { auditRoutes } from './routes/audit.js';
 import { loginRoutes, sessionRoutes } from './routes/auth.js';
@@ -52,6 +53,7 @@ export async function buildApiApp(ctx: ApiContext): Promise<FastifyInstance> {
     bodyLimit: 256 * 1024,
     trustProxy: false,
     forceCloseConnections: true,
+    clientErrorHandler: clientErrorHandler(ctx.logger),
     ajv: {
       customOptions: {
         // Report every problem, refuse (not drop) unknown fields, coerce only query/path strings.
@@ -100,7 +102,10 @@ export async function buildApiApp(ctx: ApiContext): Promise<FastifyInstance> {
         description:
           'Lanes, occupancies, alarms and adjudication, devices and configuration, detector health, ' +
           'live feed. Authenticate with POST /api/v1/auth/login (session cookie) or an API token ' +
-          '(Authorization: Bearer). Every error answers the ApiError schema.',
+          '(Authorization: Bearer). Every error answers the ApiError schema — also a request that ' +
+          "Node's HTTP parser refuses before any route: headers over " +
+          `${Math.floor(maxHeaderSize / 1024)} KiB (431 HEADERS_TOO_LARGE) or malformed HTTP ` +
+          '(400 MALFORMED_REQUEST); after these the connection is closed.',
       },
       components: {
         securitySchemes: {

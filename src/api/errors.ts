@@ -3,7 +3,9 @@
  * role, malformed body, unknown id, rate limit — answers `ErrorSchema`, and the OpenAPI document
  * lists the codes from this same table.
  */
-import type { FastifyError, FastifyInstance } from 'fastify';
+import { maxHeaderSize } from 'node:http';
+import type { Socket } from 'node:net';
+import type { ConnectionError, FastifyError, FastifyInstance } from 'fastify';
 import { Type, type Static } from '@sinclair/typebox';
 import { GatewayError, type ErrorCode } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
@@ -13,11 +15,21 @@ export const API_ERROR_CODES = {
   LOGIN_FAILED: { status: 401, text: 'Unknown user, wrong password, or disabled account.' },
   FORBIDDEN: { status: 403, text: 'Your role does not allow this.' },
   VALIDATION_FAILED: { status: 400, text: 'The request does not match its schema.' },
+  MALFORMED_REQUEST: {
+    status: 400,
+    text: 'The request is not well-formed HTTP/1.1; the connection is closed.',
+  },
   CONFIG_INVALID: { status: 400, text: 'The configuration change was refused by the configuration checks.' },
   NOT_FOUND: { status: 404, text: 'No such resource.' },
   CONFLICT: { status: 409, text: 'The resource is not in a state that allows this.' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, text: 'Send JSON (Content-Type: application/json).' },
   PAYLOAD_TOO_LARGE: { status: 413, text: 'The request body is too large.' },
+  HEADERS_TOO_LARGE: {
+    status: 431,
+    text:
+      `The request headers are larger than the ${Math.floor(maxHeaderSize / 1024)} KiB the gateway accepts ` +
+      '(often: too many cookies for this host); the connection is closed.',
+  },
   RATE_LIMITED: { status: 429, text: 'Too many attempts; wait and try again.' },
   NOT_AVAILABLE: { status: 503, text: 'This part of the gateway is not running.' },
   INTERNAL: { status: 500, text: 'The gateway failed to answer; the error is logged.' },
@@ -70,6 +82,7 @@ const REASON: Record<number, string> = {
   409: 'Conflict',
   413: 'Payload Too Large',
   415: 'Unsupported Media Type',
+  431: 'Request Header Fields Too Large',
   429: 'Too Many Requests',
   500: 'Internal Server Error',
   503: 'Service Unavailable',
@@ -146,4 +159,52 @@ export function installErrorHandling(app: FastifyInstance, logger: Logger): void
   app.setNotFoundHandler((request, reply) => {
     reply.code(404).send(errorBody('NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}`));
   });
+}
+
+/**
+ * What the API answers a request Node's HTTP parser refuses before fastify sees it: a parse error
+ * has no request, route or reply, so fastify's own answer (the same JSON without `code`) is all a
+ * client got. Other client errors (a reset, a broken pipe) have nobody to answer; the request
+ * timeout that would also land here is off (fastify's `requestTimeout: 0`).
+ */
+function parserRefusal(error: ConnectionError): ApiErrorCode | null {
+  if (error.code === 'HPE_HEADER_OVERFLOW') return 'HEADERS_TOO_LARGE';
+  // Node's own answer to this one is 413: it is the body's chunk framing that is too large.
+  if (error.code === 'HPE_CHUNK_EXTENSIONS_OVERFLOW') return 'PAYLOAD_TOO_LARGE';
+  if (typeof error.code === 'string' && error.code.startsWith('HPE_')) return 'MALFORMED_REQUEST';
+  return null;
+}
+
+/**
+ * fastify's `clientErrorHandler`: answers parser refusals in the API's error shape, written on the
+ * socket itself (there is no reply object), then closes the connection — the parser cannot find
+ * where the next request would begin.
+ */
+export function clientErrorHandler(logger: Logger): (error: ConnectionError, socket: Socket) => void {
+  return (error, socket) => {
+    if (socket.destroyed) return;
+    const code = parserRefusal(error);
+    // A pipelined request refused while the response to an earlier one is being written (the live
+    // feed is one that never ends): a status line now would land inside that response's body, so
+    // the connection is only closed — what Node itself does.
+    const inFlight = (socket as Socket & { _httpMessage?: { headersSent?: boolean } })._httpMessage;
+    if (code !== null && socket.writable && inFlight?.headersSent !== true) {
+      const body = JSON.stringify(errorBody(code));
+      const { status } = API_ERROR_CODES[code];
+      socket.write(
+        `HTTP/1.1 ${status} ${REASON[status] ?? 'Error'}\r\n` +
+          'Content-Type: application/json; charset=utf-8\r\n' +
+          `Content-Length: ${Buffer.byteLength(body)}\r\n` +
+          'Cache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\nConnection: close\r\n\r\n' +
+          body,
+      );
+    }
+    // Debug only: a port scan or a misconfigured client sending junk is not the gateway's fault.
+    logger.debug('HTTP request refused by the parser', {
+      reason: error.code,
+      answered: code ?? 'nothing',
+      remote: socket.remoteAddress,
+    });
+    socket.destroy(error);
+  };
 }

@@ -1,0 +1,156 @@
+/**
+ * The API over a real socket: what Node's HTTP parser refuses before fastify sees a request, and
+ * how request bodies of the wrong media type are answered. `inject()` skips the parser, so these
+ * tests listen on a port and speak HTTP themselves.
+ */
+import { connect } from 'node:net';
+import type { FastifyInstance } from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildApiApp } from '../../../src/api/app.js';
+import { ScanStore } from '../../../src/storage/scan-store.js';
+import { createTestApi, type TestApi } from './harness.js';
+
+const UPLOAD_TOKEN = 'scanner-token-0123456789';
+let api: TestApi;
+/** The harness's API with a scanner on lane-1, listening on a free port. */
+let app: FastifyInstance;
+let base: string;
+let port: number;
+
+beforeAll(async () => {
+  api = await createTestApi();
+  app = await buildApiApp({
+    ...api.ctx,
+    scans: {
+      store: new ScanStore(api.db),
+      lanes: [{ lane: 'lane-1', uploadTokens: [UPLOAD_TOKEN] }],
+      ingest: () => Promise.reject(new Error('no scan is accepted in these tests')),
+    },
+  });
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  port = (app.server.address() as { port: number }).port;
+  base = `http://127.0.0.1:${port}`;
+});
+afterAll(async () => {
+  await app?.close();
+  await api?.close();
+});
+
+interface RawAnswer {
+  status: number;
+  headers: Record<string, string>;
+  body: string;
+  /** Everything the server wrote before it closed the connection. */
+  text: string;
+}
+
+/** Writes `request` as is and reads until the server closes the connection. */
+function raw(request: string | Buffer, onData?: (text: string, write: (s: string) => void) => void) {
+  return new Promise<RawAnswer>((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1');
+    let text = '';
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(new Error(`the server did not close the connection; it wrote: ${text.slice(0, 300)}`));
+    }, 5000);
+    socket.on('data', (d: Buffer) => {
+      text += d.toString('latin1');
+      onData?.(text, (s) => socket.write(s));
+    });
+    socket.on('error', () => undefined); // a reset after the answer is fine: the text is what counts
+    socket.on('close', () => {
+      clearTimeout(timer);
+      const [head = '', ...rest] = text.split('\r\n\r\n');
+      const [statusLine = '', ...lines] = head.split('\r\n');
+      const headers: Record<string, string> = {};
+      for (const line of lines) {
+        const colon = line.indexOf(':');
+        headers[line.slice(0, colon).toLowerCase()] = line.slice(colon + 1).trim();
+      }
+      resolve({ status: Number(statusLine.split(' ')[1]), headers, body: rest.join('\r\n\r\n'), text });
+    });
+    socket.write(request);
+  });
+}
+
+describe('requests the HTTP parser refuses', () => {
+  it('answers headers over the limit with 431 HEADERS_TOO_LARGE in the API error shape', async () => {
+    const big = 'x'.repeat(20 * 1024);
+    const res = await raw(`GET /api/v1/lanes HTTP/1.1\r\nHost: gateway\r\nX-Big: ${big}\r\n\r\n`);
+    expect(res.status).toBe(431);
+    expect(res.headers['content-type']).toMatch(/^application\/json/);
+    expect(res.headers['connection']).toBe('close');
+    expect(Number(res.headers['content-length'])).toBe(Buffer.byteLength(res.body));
+    expect(JSON.parse(res.body)).toEqual({
+      statusCode: 431,
+      code: 'HEADERS_TOO_LARGE',
+      error: 'Request Header Fields Too Large',
+      message: expect.stringMatching(/16 KiB/) as unknown,
+    });
+
+    // The same through an HTTP client: a cookie jar grown too large is the usual way to get here.
+    const viaFetch = await fetch(`${base}/api/v1/lanes`, { headers: { cookie: `a=${big}` } });
+    expect(viaFetch.status).toBe(431);
+    expect(await viaFetch.json()).toMatchObject({ code: 'HEADERS_TOO_LARGE' });
+  });
+
+  it('answers a malformed request with 400 MALFORMED_REQUEST', async () => {
+    for (const request of [
+      'GARBAGE\r\n\r\n',
+      'GET /api/v1/lanes HTTP/1.1\r\nHost gateway\r\n\r\n',
+      'POST /api/v1/auth/login HTTP/1.1\r\nHost: gateway\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\n{}',
+    ]) {
+      const res = await raw(request);
+      expect(res.status, request).toBe(400);
+      expect(res.headers['connection'], request).toBe('close');
+      expect(JSON.parse(res.body), request).toEqual({
+        statusCode: 400,
+        code: 'MALFORMED_REQUEST',
+        error: 'Bad Request',
+        message: expect.any(String) as unknown,
+      });
+    }
+  });
+
+  it('answers chunk extensions over the limit as a body too large, like Node itself', async () => {
+    const res = await raw(
+      'POST /api/v1/auth/login HTTP/1.1\r\nHost: gateway\r\nContent-Type: application/json\r\n' +
+        `Transfer-Encoding: chunked\r\n\r\n2;ext=${'x'.repeat(20 * 1024)}\r\n{}\r\n0\r\n\r\n`,
+    );
+    expect(res.status).toBe(413);
+    expect(JSON.parse(res.body)).toMatchObject({ statusCode: 413, code: 'PAYLOAD_TOO_LARGE' });
+  });
+
+  it('writes nothing into a response already under way on the connection, and closes it', async () => {
+    const cookie = await api.cookie('viewer');
+    let pipelined = false;
+    // The live feed's response has started when the second request, with too large headers, arrives.
+    const res = await raw(
+      `GET /api/v1/live HTTP/1.1\r\nHost: gateway\r\nCookie: ${cookie}\r\n\r\n`,
+      (text, write) => {
+        if (pipelined || !text.includes('event: hello')) return;
+        pipelined = true;
+        write(`GET /api/v1/lanes HTTP/1.1\r\nHost: gateway\r\nX-Big: ${'x'.repeat(20 * 1024)}\r\n\r\n`);
+      },
+    );
+    expect(res.status).toBe(200);
+    expect(res.text).toMatch(/event: hello/);
+    expect(res.text).not.toMatch(/HEADERS_TOO_LARGE|HTTP\/1\.1 431/);
+  });
+  it('lists these answers in the OpenAPI document', async () => {
+    const res = await fetch(`${base}/api/docs/json`, { headers: { cookie: await api.cookie('viewer') } });
+    const spec = (await res.json()) as {
+      info: { description: string };
+      paths: Record<string, Record<string, { responses: Record<string, unknown> }>>;
+    };
+    expect(spec.info.description).toMatch(/431 HEADERS_TOO_LARGE/);
+    expect(spec.info.description).toMatch(/400 MALFORMED_REQUEST/);
+    // The ApiError schema's `code` lists every code with what it means.
+    const refusal = spec.paths['/api/v1/auth/login']!['post']!.responses['400'] as {
+      content: Record<string, { schema: { properties: { code: { description: string } } } }>;
+    };
+    const codes = refusal.content['application/json']!.schema.properties.code.description;
+    expect(codes).toMatch(/^HEADERS_TOO_LARGE: The request headers are larger than the 16 KiB/m);
+    expect(codes).toMatch(/^MALFORMED_REQUEST: /m);
+  });
+});
