@@ -65,6 +65,10 @@ export async function buildApiApp(ctx: ApiContext): Promise<FastifyInstance> {
     },
   }).withTypeProvider<ApiTypeProvider>();
 
+  // Bodies are JSON. fastify also parses text/plain, into a string that the body schemas then
+  // refuse as 400 VALIDATION_FAILED ("body must be object"), where every other type that is not
+  // JSON gets 415 UNSUPPORTED_MEDIA_TYPE: no route takes text, so text/plain is refused alike.
+  app.removeContentTypeParser('text/plain');
   app.decorateRequest('principal', null);
   installErrorHandling(app, ctx.logger);
   // Path numbers are coerced from text, and "1e309" becomes Infinity, which the schema's
@@ -105,7 +109,9 @@ export async function buildApiApp(ctx: ApiContext): Promise<FastifyInstance> {
           '(Authorization: Bearer). Every error answers the ApiError schema — also a request that ' +
           "Node's HTTP parser refuses before any route: headers over " +
           `${Math.floor(maxHeaderSize / 1024)} KiB (431 HEADERS_TOO_LARGE) or malformed HTTP ` +
-          '(400 MALFORMED_REQUEST); after these the connection is closed.',
+          '(400 MALFORMED_REQUEST); after these the connection is closed. Request bodies are JSON: ' +
+          'any other Content-Type, text/plain too, is 415 UNSUPPORTED_MEDIA_TYPE (scan uploads are ' +
+          'multipart and answer their own codes).',
       },
       components: {
         securitySchemes: {

@@ -8,7 +8,7 @@ import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApiApp } from '../../../src/api/app.js';
 import { ScanStore } from '../../../src/storage/scan-store.js';
-import { createTestApi, type TestApi } from './harness.js';
+import { createTestApi, PASSWORD, type TestApi } from './harness.js';
 
 const UPLOAD_TOKEN = 'scanner-token-0123456789';
 let api: TestApi;
@@ -152,5 +152,72 @@ describe('requests the HTTP parser refuses', () => {
     const codes = refusal.content['application/json']!.schema.properties.code.description;
     expect(codes).toMatch(/^HEADERS_TOO_LARGE: The request headers are larger than the 16 KiB/m);
     expect(codes).toMatch(/^MALFORMED_REQUEST: /m);
+  });
+});
+
+describe('request bodies that are not JSON', () => {
+  const JSON_BODY = '{"username":"admin","password":"not the password"}';
+
+  it('refuses text/plain with 415 UNSUPPORTED_MEDIA_TYPE on every JSON route, as any other type', async () => {
+    const cookie = await api.cookie('admin');
+    const routes: Array<[string, string]> = [
+      ['POST', '/api/v1/auth/login'],
+      ['POST', '/api/v1/auth/password'],
+      ['POST', '/api/v1/auth/tokens'],
+      ['DELETE', '/api/v1/auth/tokens/999'],
+      ['POST', '/api/v1/users'],
+      ['PATCH', '/api/v1/users/viewer'],
+      ['PUT', '/api/v1/devices/lane-1/config'],
+      ['PATCH', '/api/v1/devices/lane-1/config'],
+      ['POST', '/api/v1/alarms/1/acknowledge'],
+      ['POST', '/api/v1/alarms/1/adjudication'],
+    ];
+    for (const type of ['text/plain', 'text/plain; charset=utf-8', 'application/x-www-form-urlencoded']) {
+      for (const [method, path] of routes) {
+        const res = await fetch(`${base}${path}`, {
+          method,
+          headers: { cookie, 'content-type': type },
+          body: JSON_BODY,
+        });
+        expect(res.status, `${type} ${method} ${path}`).toBe(415);
+        expect(await res.json(), `${type} ${method} ${path}`).toEqual({
+          statusCode: 415,
+          code: 'UNSUPPORTED_MEDIA_TYPE',
+          error: 'Unsupported Media Type',
+          message: 'Send JSON (Content-Type: application/json).',
+        });
+      }
+    }
+  });
+
+  it('refuses a body without a content type with 415, and still takes JSON with a charset', async () => {
+    const noType = await fetch(`${base}/api/v1/auth/login`, {
+      method: 'POST',
+      body: new TextEncoder().encode(JSON_BODY), // fetch gives bytes no content type
+    });
+    expect(noType.status).toBe(415);
+    expect(await noType.json()).toMatchObject({ code: 'UNSUPPORTED_MEDIA_TYPE' });
+    const json = await fetch(`${base}/api/v1/auth/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json; charset=utf-8' },
+      body: JSON.stringify({ username: 'viewer', password: PASSWORD }),
+    });
+    expect(json.status).toBe(200);
+  });
+
+  it('does not log out on a text/plain body, as on any other type that is not JSON', async () => {
+    const login = await fetch(`${base}/api/v1/auth/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ username: 'operator', password: PASSWORD }),
+    });
+    const cookie = login.headers.getSetCookie()[0]!.split(';')[0]!;
+    const logout = await fetch(`${base}/api/v1/auth/logout`, {
+      method: 'POST',
+      headers: { cookie, 'content-type': 'text/plain' },
+      body: 'bye',
+    });
+    expect(logout.status).toBe(415);
+    expect((await fetch(`${base}/api/v1/auth/me`, { headers: { cookie } })).status).toBe(200);
   });
 });
