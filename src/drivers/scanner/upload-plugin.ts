@@ -1,11 +1,12 @@
 /**
- * Authenticated scan upload (SPEC §1.3 (b), §8): `POST /scans`, multipart with a `meta` field
- * (the same JSON as an inbox sidecar; `files` may be omitted) and a `high` (and optional `low`)
- * 16-bit PNG/TIFF file part, or a single `dicos` part. Bearer token checked before the body is
- * read (401 UPLOAD_UNAUTHORIZED); sizes limited per file and per request (413 UPLOAD_INVALID);
- * images decoded with the same header checks as the inbox (422 IMAGE_*); not multipart: 415
- * UPLOAD_INVALID; more than `maxConcurrent` at once: 503 UPLOAD_BUSY. Refusals answer the console
- * API's error shape and close the connection. Accepted scans get 202 and go to `onScan`. The console engineer mounts this plugin under /api/v1.
+ * Authenticated scan upload (SPEC §1.3 (b), §8): `POST /scans`, multipart with a `meta` field (the
+ * same JSON as an inbox sidecar; `files` may be omitted) and a `high` (and optional `low`) 16-bit
+ * PNG/TIFF file part, or a single `dicos` part. Bearer token checked before the body is read (401
+ * UPLOAD_UNAUTHORIZED); sizes limited per file and per request (413 UPLOAD_INVALID); images decoded
+ * with the same header checks as the inbox (422 IMAGE_*); not multipart (any other type, checked
+ * before the body is read): 415 UPLOAD_INVALID; more than `maxConcurrent` at once: 503 UPLOAD_BUSY.
+ * Refusals answer the console API's error shape and close the connection. Accepted scans get 202
+ * and go to `onScan`. The console engineer mounts this plugin under /api/v1.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { STATUS_CODES } from 'node:http';
@@ -27,6 +28,9 @@ export interface ScanUploadOptions {
   readonly maxConcurrent?: number;
   readonly onScan: (scan: ReadScan) => Promise<void> | void;
 }
+
+/** The one media type an upload is: `multipart/form-data`, with or without parameters. */
+const MULTIPART = /^\s*multipart\/form-data\s*(;|$)/i;
 
 const digest = (s: string): Buffer => createHash('sha256').update(s).digest();
 
@@ -61,20 +65,19 @@ export const scanUploadPlugin: FastifyPluginAsync<ScanUploadOptions> = async (ap
   app.addHook('onRequest', async (request, reply) => {
     if (!tokenAccepted(request.headers.authorization, tokens)) {
       await fail(reply, 401, 'UPLOAD_UNAUTHORIZED', 'a valid bearer token is required to upload scans');
+      return;
     }
+    // Checked here, before the body is read: in the route, a JSON body would have been read whole
+    // first (up to the route's body limit, over 128 MiB), and a body of any other type would not get
+    // there — the console API refuses those itself, with its own code and its advice to send JSON.
+    if (!MULTIPART.test(request.headers['content-type'] ?? ''))
+      await fail(reply, 415, 'UPLOAD_INVALID', 'send multipart/form-data with meta and high (and low) parts');
   });
 
   const maxConcurrent = Math.max(1, options.maxConcurrent ?? 2);
   let active = 0;
 
   app.post('/scans', { bodyLimit: 2 * maxFile + 256 * 1024 }, async (request, reply) => {
-    if (!request.isMultipart())
-      return fail(
-        reply,
-        415,
-        'UPLOAD_INVALID',
-        'send multipart/form-data with meta and high (and low) parts',
-      );
     if (!/;\s*boundary=/i.test(request.headers['content-type'] ?? ''))
       return fail(reply, 400, 'UPLOAD_INVALID', 'multipart/form-data without a boundary');
     if (active >= maxConcurrent) {

@@ -220,4 +220,30 @@ describe('request bodies that are not JSON', () => {
     expect(logout.status).toBe(415);
     expect((await fetch(`${base}/api/v1/auth/me`, { headers: { cookie } })).status).toBe(200);
   });
+
+  it('refuses a scan upload that is not multipart with 415 UPLOAD_INVALID whatever its type', async () => {
+    for (const type of ['text/plain', 'application/json', 'application/xml', 'application/octet-stream']) {
+      const res = await fetch(`${base}/api/v1/scanners/lane-1/scans`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${UPLOAD_TOKEN}`, 'content-type': type },
+        body: '{"scanId":"U-1"}',
+      });
+      expect(res.status, type).toBe(415);
+      expect(res.headers.get('connection'), type).toBe('close');
+      expect(await res.json(), type).toEqual({
+        statusCode: 415,
+        code: 'UPLOAD_INVALID',
+        error: 'Unsupported Media Type',
+        message: 'send multipart/form-data with meta and high (and low) parts',
+      });
+    }
+    // Refused before the body is read: the answer comes while the client has sent only the headers.
+    const early = await raw(
+      'POST /api/v1/scanners/lane-1/scans HTTP/1.1\r\nHost: gateway\r\n' +
+        `Authorization: Bearer ${UPLOAD_TOKEN}\r\nContent-Type: application/json\r\n` +
+        'Content-Length: 100000000\r\n\r\n',
+    );
+    expect(early.status).toBe(415);
+    expect(JSON.parse(early.body)).toMatchObject({ code: 'UPLOAD_INVALID' });
+  });
 });
