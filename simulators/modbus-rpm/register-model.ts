@@ -7,7 +7,8 @@
  * The model is deterministic: it moves only when `tick()` is called, and draws from a seeded
  * generator (simulators/physics). The TCP server and the RTU slave tick it on a real timer and
  * answer requests through {@link RpmRegisterModel.respond}, which also injects exceptions and
- * silence to test the driver's bad-input handling.
+ * silence to test the driver's bad-input handling. How a requested vehicle becomes a scene (the
+ * physics of what passes) is vehicles.ts; this file is the device.
  */
 import {
   DEFAULT_MONITOR_BLOCK,
@@ -19,11 +20,13 @@ import {
   outputSignals,
   type MonitorRecord,
 } from '../../src/drivers/modbus-rpm/register-map.js';
-import { summedPortal } from '../physics/portal.js';
 import { expectedCounts, type Scene } from '../physics/profile.js';
 import { createRng, type Rng, type Seed } from '../physics/rng.js';
-import { drawMedical, drawNeutron, drawNorm, drawThreat, type Source } from '../physics/sources.js';
-import { drawMotion, drawVehicle, makeMotion, meanSpeed, type VehicleType } from '../physics/vehicle.js';
+import type { Source } from '../physics/sources.js';
+import { meanSpeed, type VehicleType } from '../physics/vehicle.js';
+import { drawScene, type VehicleRequest } from './vehicles.js';
+
+export type { SourceKind, VehicleRequest } from './vehicles.js';
 
 /** The simulator's description-block signature. The real value is not public (SPEC §1.2). */
 export const SIMULATOR_SIGNATURE = 0x4153; // "AS"
@@ -60,19 +63,6 @@ export interface RpmModelOptions {
 export interface ScenarioPlan {
   readonly gapBeforeS: number;
   readonly scene: Scene;
-}
-
-export type SourceKind = 'none' | 'threat' | 'medical' | 'norm' | 'neutron';
-
-export interface VehicleRequest {
-  readonly type?: VehicleType;
-  readonly source?: SourceKind;
-  /** Scale the drawn source strengths (e.g. 10 for a certain alarm). Default 1. */
-  readonly strengthFactor?: number;
-  /** Constant speed through the portal (m/s); default drawn 1–4 m/s ±20 %. */
-  readonly speedMps?: number;
-  /** A complete scene (e.g. from physics/scenario.ts); overrides the fields above. */
-  readonly scene?: Scene;
 }
 
 /** What the simulator placed where, for scoring the driver. */
@@ -252,7 +242,8 @@ export class RpmRegisterModel {
 
   private trigger(): void {
     const request = this.queue.shift()!;
-    const scene = request.scene ?? this.drawScene(request);
+    const scene =
+      request.scene ?? drawScene(this.rng, request, this.o.gammaBackgroundCps, this.o.neutronBackgroundCps);
     this.counter = (this.counter + 1) & 0xffff;
     const speed = meanSpeed(scene.motion, scene.vehicle);
     const truth: PassTruth = {
@@ -287,49 +278,6 @@ export class RpmRegisterModel {
     this.neutronAlarmBits = 0;
     this.speedReg = 0;
     this.markReg = 0;
-  }
-
-  private drawScene(request: VehicleRequest): Scene {
-    const rng = this.rng;
-    const portal = summedPortal();
-    const type = request.type ?? (request.source === 'norm' || request.source === 'threat' ? 'truck' : 'car');
-    const vehicle = drawVehicle(rng, type);
-    const motion =
-      request.speedMps !== undefined
-        ? makeMotion(vehicle.lengthM, request.speedMps, request.speedMps, portal.sensorOffsetM)
-        : drawMotion(rng, vehicle, portal.sensorOffsetM);
-    const factor = request.strengthFactor ?? 1;
-    const scale = (s: Source): Source =>
-      s.shape === 'point'
-        ? { ...s, strength: s.strength * factor }
-        : { ...s, strengthPerM: s.strengthPerM * factor };
-    let sources: Source[] = [];
-    switch (request.source ?? 'none') {
-      case 'none':
-        break;
-      case 'threat':
-        sources = [drawThreat(rng, vehicle)];
-        break;
-      case 'medical':
-        sources = [drawMedical(rng, vehicle, portal)];
-        break;
-      case 'norm':
-        sources = [drawNorm(rng, vehicle)];
-        break;
-      case 'neutron':
-        sources = drawNeutron(rng, vehicle);
-        break;
-    }
-    return {
-      portal,
-      vehicle,
-      motion,
-      sources: sources.map(scale),
-      shadowing: type === 'truck' ? rng.uniform(0.05, 0.2) : rng.uniform(0, 0.05),
-      cabShadowing: rng.uniform(0, 0.05),
-      gammaBackgroundCps: [this.o.gammaBackgroundCps],
-      neutronBackgroundCps: [this.o.neutronBackgroundCps],
-    };
   }
 
   /** The monitor block as the driver will decode it. */

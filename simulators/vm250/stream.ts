@@ -12,11 +12,14 @@
  * - occupancy: SP first (usually; else after the sensors clear), the 5 pre-trigger GS in one
  *   burst at the trigger, then GS/GA every 200 ms, NS/NA every 1 s, GX at the end with the index
  *   (1, 2, …) and the neutron background ×1000 summed over tubes.
+ *
+ * This file: the device's behaviour — when it counts, reports and sends what. The channels'
+ * counts (faults applied) are counts.ts; silences, link drops and lost lines are link.ts; the
+ * setup, background means and alarm rules are device.ts.
  */
 import { encodeLine } from '../../src/drivers/vm250/codec.js';
 import type { CountTag, Vm250Record } from '../../src/drivers/vm250/records.js';
 import { createRng, type Rng } from '../physics/rng.js';
-import { expectedCounts } from '../physics/profile.js';
 import { meanSpeed } from '../physics/vehicle.js';
 import {
   describePlan,
@@ -27,7 +30,7 @@ import {
   type PlanTruth,
   type ScenarioOptions,
 } from '../physics/scenario.js';
-import type { Radiation } from '../physics/sources.js';
+import { backgroundCounts, overrideCps, sampleCounts } from './counts.js';
 import {
   BackgroundAverager,
   DEFAULT_VM250_SETUP,
@@ -38,6 +41,7 @@ import {
   setupRecords,
   type Vm250Setup,
 } from './device.js';
+import { garbageBytes, Vm250Link } from './link.js';
 
 export interface Vm250StreamOptions extends ScenarioOptions {
   /** Device setup (SG1…SN2); defaults per SPEC §1.1. */
@@ -112,9 +116,8 @@ class Vm250Device {
   private index = 0;
   private nextTickMs: number;
   private restarted = false;
-  /** Windows [from, to) in which the device is silent or the link is down. */
-  private muted: { from: number; to: number }[] = [];
-  private dropped = 0;
+  /** Silences and link drops: what the device sends reaches the stream only through it. */
+  private readonly link = new Vm250Link();
 
   constructor(private readonly o: Vm250StreamOptions) {
     this.setup = { ...DEFAULT_VM250_SETUP, ...o.setup };
@@ -141,7 +144,7 @@ class Vm250Device {
 
   private *setupDump(atMs: number): Generator<Vm250StreamItem> {
     for (const r of setupRecords(this.setup)) {
-      const item = this.line(atMs, r);
+      const item = this.link.line(atMs, r);
       if (item) yield item;
     }
   }
@@ -155,24 +158,12 @@ class Vm250Device {
       ticks(this.setup.neutronBackgroundTime),
     );
     for (let k = 0; k < ticks(Math.max(this.setup.backgroundTime, this.setup.neutronBackgroundTime)); k++) {
-      this.gammaAvg.push(this.backgroundCounts(plan, 'gamma'));
-      this.neutronAvg.push(this.backgroundCounts(plan, 'neutron'));
+      this.gammaAvg.push(backgroundCounts(this.rng, plan, 'gamma'));
+      this.neutronAvg.push(backgroundCounts(this.rng, plan, 'neutron'));
     }
     this.lastGammaBg = this.gammaAvg.cps().map(Math.round);
     this.gammaBgSum = this.lastGammaBg.reduce((a, b) => a + b, 0);
     this.lastNeutronBg = this.neutronAvg.cps().map(Math.trunc);
-  }
-
-  /** 5 s of background counts per channel, faults applied. */
-  private backgroundCounts(plan: OccupancyPlan, radiation: Radiation): number[] {
-    const base = radiation === 'gamma' ? plan.scene.gammaBackgroundCps : plan.scene.neutronBackgroundCps;
-    return base.map((cps, c) => {
-      const f = faultOf(plan.faults, radiation, c);
-      if (f?.type === 'dead') return 0;
-      if (f?.type === 'stuck') return f.cps * 5;
-      const level = f ? f.cps : cps;
-      return this.rng.poisson(level * 5);
-    });
   }
 
   private advanceTick(afterMs: number): void {
@@ -189,9 +180,9 @@ class Vm250Device {
     this.lastNeutronBg = n;
     this.lastGammaBg = g;
     this.gammaBgSum = g.reduce((a, b) => a + b, 0);
-    const nb = this.line(atMs, count(neutronBackgroundTag(neutron, this.setup), n));
+    const nb = this.link.line(atMs, count(neutronBackgroundTag(neutron, this.setup), n));
     if (nb) yield nb;
-    const gb = this.line(atMs, count(gammaBackgroundTag(gamma, this.setup), g));
+    const gb = this.link.line(atMs, count(gammaBackgroundTag(gamma, this.setup), g));
     if (gb) yield gb;
   }
 
@@ -203,8 +194,8 @@ class Vm250Device {
         atMs: tick,
         order: 1,
         run: () => {
-          this.gammaAvg!.push(this.backgroundCounts(plan, 'gamma'));
-          this.neutronAvg!.push(this.backgroundCounts(plan, 'neutron'));
+          this.gammaAvg!.push(backgroundCounts(this.rng, plan, 'gamma'));
+          this.neutronAvg!.push(backgroundCounts(this.rng, plan, 'neutron'));
           return [...this.backgroundTick(tick, plan.faults)];
         },
       });
@@ -224,20 +215,28 @@ class Vm250Device {
       case 'tamper': {
         const end = Math.min(trigger - 50, at + Math.round(d.durationS * 1000));
         return [
-          { atMs: at, order: 0, run: () => this.lines(at, [{ type: 'tamper', active: true, time: null }]) },
+          {
+            atMs: at,
+            order: 0,
+            run: () => this.link.lines(at, [{ type: 'tamper', active: true, time: null }]),
+          },
           {
             atMs: end,
             order: 0,
-            run: () => this.lines(end, [{ type: 'tamper', active: false, time: null }]),
+            run: () => this.link.lines(end, [{ type: 'tamper', active: false, time: null }]),
           },
         ];
       }
       case 'silence':
       case 'link-drop':
-        return [{ atMs: at, order: 0, run: () => this.mute(d.type, at, d.durationS) }];
+        return [{ atMs: at, order: 0, run: () => this.link.mute(d.type, at, d.durationS) }];
       case 'garbage':
         return [
-          { atMs: at, order: 0, run: () => this.corrupt(at, garbageBytes(this.rng, d.bytes), 'garbage') },
+          {
+            atMs: at,
+            order: 0,
+            run: () => this.link.corrupt(at, garbageBytes(this.rng, d.bytes), 'garbage'),
+          },
         ];
       case 'truncated-line': {
         // A background line cut inside its second field: it can never decode as a valid line.
@@ -247,7 +246,7 @@ class Vm250Device {
           {
             atMs: at,
             order: 0,
-            run: () => this.corrupt(at, Buffer.from(line.slice(0, cut), 'latin1'), 'truncated'),
+            run: () => this.link.corrupt(at, Buffer.from(line.slice(0, cut), 'latin1'), 'truncated'),
           },
         ];
       }
@@ -268,68 +267,18 @@ class Vm250Device {
     }
   }
 
-  private mute(type: 'silence' | 'link-drop', at: number, durationS: number): Vm250StreamItem[] {
-    const durationMs = Math.round(durationS * 1000);
-    this.muted.push({ from: at, to: at + durationMs });
-    return type === 'link-drop' ? [{ kind: 'link-drop', atMs: at, durationMs }] : [];
-  }
-
-  private corrupt(atMs: number, bytes: Buffer, reason: 'garbage' | 'truncated'): Vm250StreamItem[] {
-    return this.isMuted(atMs) ? [] : [{ kind: 'corrupt', atMs, bytes, reason }];
-  }
-
-  private isMuted(atMs: number): boolean {
-    if (this.muted.length === 0) return false;
-    this.muted = this.muted.filter((w) => w.to > atMs || w.from > atMs);
-    return this.muted.some((w) => atMs >= w.from && atMs < w.to);
-  }
-
-  private line(atMs: number, record: Vm250Record): Vm250StreamItem | null {
-    if (this.isMuted(atMs)) {
-      this.dropped++;
-      return null;
-    }
-    return { kind: 'line', atMs, line: encodeLine(record), record };
-  }
-
-  private lines(atMs: number, records: readonly Vm250Record[]): Vm250StreamItem[] {
-    const out: Vm250StreamItem[] = [];
-    for (const r of records) {
-      const item = this.line(atMs, r);
-      if (item) out.push(item);
-    }
-    return out;
-  }
-
-  /** One 200 ms (or 1 s) sample's counts per channel, Poisson-drawn, faults applied. */
-  private sample(plan: OccupancyPlan, radiation: Radiation, t1: number, t2: number): number[] {
-    const e = expectedCounts(plan.scene, radiation, t1, t2);
-    const base = radiation === 'gamma' ? plan.scene.gammaBackgroundCps : plan.scene.neutronBackgroundCps;
-    return e.source.map((src, c) => {
-      const f = faultOf(plan.faults, radiation, c);
-      if (f?.type === 'dead') return 0;
-      if (f?.type === 'stuck') return Math.round(f.cps * (t2 - t1));
-      const bg = f ? (e.background[c]! * f.cps) / Math.max(1e-9, base[c] ?? 0) : e.background[c]!;
-      return this.rng.poisson(bg + src);
-    });
-  }
-
   /** Emits the occupancy; returns the GX time. */
   private *occupancy(
     plan: OccupancyPlan,
     trigger: number,
     continuation: boolean,
   ): Generator<Vm250StreamItem, number> {
-    const dropsBefore = this.dropped;
+    const dropsBefore = this.link.dropped;
     const { motion } = plan.scene;
     for (const d of plan.disruptions) {
       if (d.phase === 'occupancy' && (d.type === 'silence' || d.type === 'link-drop')) {
         // Scheduled now, yielded when its time comes (below).
-        this.pendingMute.push({
-          type: d.type,
-          at: trigger + Math.round(d.atS * 1000),
-          durationS: d.durationS,
-        });
+        this.link.schedule(d.type, trigger + Math.round(d.atS * 1000), d.durationS);
       }
     }
     const clearSamples = Math.max(1, Math.ceil(motion.clearS / 0.2 - 1e-9));
@@ -352,36 +301,36 @@ class Vm250Device {
     let gammaAlarm = false;
     let neutronAlarm = false;
 
-    yield* this.flushMutes(trigger);
-    if (speedFirst) yield* this.lines(trigger, [sp]);
+    yield* this.link.flushMutes(trigger);
+    if (speedFirst) yield* this.link.lines(trigger, [sp]);
     for (let k = PRE_TRIGGER; k >= 1; k--) {
-      const counts = this.sample(plan, 'gamma', -0.2 * k, -0.2 * (k - 1));
+      const counts = sampleCounts(this.rng, plan, 'gamma', -0.2 * k, -0.2 * (k - 1));
       gammaRule.prime(sum(counts));
-      yield* this.lines(trigger, [count('GS', counts)]);
+      yield* this.link.lines(trigger, [count('GS', counts)]);
     }
     const end = trigger + n * SAMPLE_MS;
     for (let k = 1; k <= n; k++) {
       const at = trigger + k * SAMPLE_MS;
-      yield* this.flushMutes(at);
+      yield* this.link.flushMutes(at);
       if (bgInside) {
         while (this.nextTickMs <= at && this.nextTickMs < end) {
           const tick = this.nextTickMs;
           this.nextTickMs += TICK_MS;
-          yield* this.lines(tick, [count('NB', this.lastNeutronBg), count('GB', this.lastGammaBg)]);
+          yield* this.link.lines(tick, [count('NB', this.lastNeutronBg), count('GB', this.lastGammaBg)]);
         }
       }
-      const counts = this.sample(plan, 'gamma', 0.2 * (k - 1), 0.2 * k);
+      const counts = sampleCounts(this.rng, plan, 'gamma', 0.2 * (k - 1), 0.2 * k);
       const ga = gammaRule.judge(sum(counts));
       gammaAlarm ||= ga;
-      yield* this.lines(at, [count(ga ? 'GA' : 'GS', counts)]);
+      yield* this.link.lines(at, [count(ga ? 'GA' : 'GS', counts)]);
       if (k % 5 === 0) {
         const m = k / 5;
-        const ncounts = this.sample(plan, 'neutron', m - 1, m);
+        const ncounts = sampleCounts(this.rng, plan, 'neutron', m - 1, m);
         const na = neutronRule.judge(sum(ncounts));
         neutronAlarm ||= na;
-        yield* this.lines(at, [count(na ? 'NA' : 'NS', ncounts)]);
+        yield* this.link.lines(at, [count(na ? 'NA' : 'NS', ncounts)]);
       }
-      if (!speedFirst && k === clearSamples) yield* this.lines(at, [sp]);
+      if (!speedFirst && k === clearSamples) yield* this.link.lines(at, [sp]);
     }
     this.index++;
     const missingEnd = plan.disruptions.some((d) => d.type === 'missing-end');
@@ -392,7 +341,7 @@ class Vm250Device {
       railCarIndex: 0,
       time: null,
     };
-    const gxItem = missingEnd ? null : this.line(end, gx);
+    const gxItem = missingEnd ? null : this.link.line(end, gx);
     if (gxItem) yield gxItem;
     const truth: Vm250OccupancyTruth = {
       ...describePlan(plan),
@@ -409,22 +358,12 @@ class Vm250Device {
         neutronAlarm,
         maxGammaSigma: Number.isFinite(gammaRule.maxSigma) ? Number(gammaRule.maxSigma.toFixed(2)) : 0,
       },
-      linesDropped: this.dropped - dropsBefore,
+      linesDropped: this.link.dropped - dropsBefore,
     };
     this.restarted = false;
     yield { kind: 'occupancy', atMs: end, truth };
     this.advanceTick(end);
     return end;
-  }
-
-  private pendingMute: { type: 'silence' | 'link-drop'; at: number; durationS: number }[] = [];
-
-  /** Start the occupancy-phase mutes that fall due by `atMs`. */
-  private *flushMutes(atMs: number): Generator<Vm250StreamItem> {
-    while (this.pendingMute.length > 0 && this.pendingMute[0]!.at <= atMs) {
-      const m = this.pendingMute.shift()!;
-      yield* this.mute(m.type, m.at, m.durationS);
-    }
   }
 }
 
@@ -436,36 +375,4 @@ function sum(xs: readonly number[]): number {
   let s = 0;
   for (const x of xs) s += x;
   return s;
-}
-
-function faultOf(
-  faults: readonly ChannelFault[],
-  radiation: Radiation,
-  channel: number,
-): ChannelFault | undefined {
-  return faults.find((f) => f.radiation === radiation && f.channel === channel);
-}
-
-/** Reported cps of a channel: a stuck channel reports its constant, a dead one 0. */
-function overrideCps(
-  faults: readonly ChannelFault[],
-  radiation: Radiation,
-  channel: number,
-  cps: number,
-): number {
-  const f = faultOf(faults, radiation, channel);
-  if (f?.type === 'dead') return 0;
-  if (f?.type === 'stuck') return f.cps;
-  return cps;
-}
-
-/** Line noise: random bytes, never CR or LF (transports end it with CR LF). */
-function garbageBytes(rng: Rng, n: number): Buffer {
-  const b = Buffer.alloc(n);
-  for (let i = 0; i < n; i++) {
-    let v = rng.int(0, 255);
-    if (v === 10 || v === 13) v = 0x7e;
-    b[i] = v;
-  }
-  return b;
 }

@@ -18,7 +18,14 @@
  * profile is used and both flanks are always required. At the end the detector moves the start
  * back over samples seen at the cargo's level, behind a cab shorter than `cabMaxM`
  * (`extendInterior`, gamma-end.ts).
+ *
+ * The ratios come from the detector's profile (gamma-profile.ts): one per sample as it streams
+ * in ({@link ShadowLevel.addSample}), or all of the interior's at once at arming, a new speed, a
+ * channel leaving and the end ({@link ShadowLevel.measure}, into a scratch array sized once to
+ * the profile's capacity).
  */
+import type { GammaProfile } from './gamma-profile.js';
+
 export interface LevelOptions {
   /** Largest suppression believed (SPEC §2: 30 %). Default 0.3. */
   readonly maxSuppression?: number;
@@ -42,6 +49,8 @@ export class ShadowLevel {
   hi = Infinity;
   /** The interior comes from a measured speed (one-flank tests allowed). */
   known = false;
+  /** The ratios {@link measure} sorts in, sized to the profile's capacity. */
+  private scratch = new Float64Array(0);
 
   constructor(capacity: number, o: LevelOptions = {}) {
     this.sorted = new Float64Array(Math.max(16, capacity));
@@ -88,6 +97,27 @@ export class ShadowLevel {
     }
     this.sorted[i] = ratio;
     this.update(mu);
+  }
+
+  /** Take sample i of profile `p` (its summed counts); `mu` the unshadowed expectation per sample. */
+  addSample(p: GammaProfile, i: number, mu: number): void {
+    if (mu > 0) this.add(p.at(p.sumGroup, i) / mu, mu);
+  }
+
+  /**
+   * Re-measure from profile `p`: the ratios of the interior's samples before `end`, `mu` the
+   * unshadowed expectation per sample. Without an expectation or such samples, no level.
+   */
+  measure(p: GammaProfile, mu: number, end: number): void {
+    const to = Math.min(end, this.hi);
+    const from = Math.max(p.first, this.lo);
+    if (!(mu > 0) || to <= from) {
+      this.clear();
+      return;
+    }
+    if (this.scratch.length < to - from) this.scratch = new Float64Array(p.capacity);
+    for (let i = from; i < to; i++) this.scratch[i - from] = p.at(p.sumGroup, i) / mu;
+    this.fill(this.scratch, to - from, mu);
   }
 
   /** Replace the ratios by `values[0…n)` (sorted natively: O(n log n), not n insertions). */

@@ -1,8 +1,9 @@
 /**
  * The shadowing-corrected gamma tests (SPEC §3 step 2, "optionally with a shadowing correction"):
  * a window against the vehicle's shadowed level, checked on its flanks, and against the
- * vehicle's profile model when the flanks cannot place it. See gamma.ts for the family of tests
- * and the threshold; gamma-level.ts for the level and the cargo interior.
+ * vehicle's profile model when the flanks cannot place it. See gamma-sample.ts for the family
+ * of tests, gamma-windows.ts for the threshold; gamma-level.ts for the level and the cargo
+ * interior.
  *
  * Functions over the detector (as a {@link LocalHost}), so a sample costs no allocation.
  */

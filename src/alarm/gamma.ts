@@ -5,40 +5,23 @@
  *
  * Baseline: fixed at the first scan sample from the background reports and the pre-trigger
  * look-back ({@link GammaBaseline}, gamma-baseline.ts); sample health checks in gamma-checks.ts;
- * the shadowing-corrected tests in gamma-local.ts; the widths and the threshold in
- * gamma-windows.ts; the shadowed level and the cargo interior in gamma-level.ts; the tests at
- * the occupancy's end in gamma-end.ts; the windows' screens (the pre-filter) in gamma-screens.ts.
- * This file: the detector's state and the per-sample path.
+ * the tests each sample runs (background and shadowing-corrected, and their significance) in
+ * gamma-sample.ts, the shadowing-corrected tests themselves in gamma-local.ts; the widths and
+ * the threshold in gamma-windows.ts; the shadowed level and the cargo interior in gamma-level.ts;
+ * the tests at the occupancy's end in gamma-end.ts; the windows' screens (the pre-filter) in
+ * gamma-screens.ts. This file: the detector's state and the per-sample path — arming, the
+ * groups' expectations, the threshold, the screens and the level kept current, and the record
+ * of the best test.
  *
  * Windows. 1 s (5 samples, the device's `Intervals`) plus widths matched to a point source's
  * peak, 1.2 × FWHM with FWHM = 1.533·d/v for d = 1, 2.25 and 3.5 m from the panel at the
  * measured speed (without a usable speed: d = 2.25 m at 1, 2.5 and 4 m/s). When SP arrives the
  * widths change and the samples so far are re-tested once.
  *
- * Two tests per window and group (each channel, and the sum of the usable channels):
- * - `background`: counts against k·B·t (k: look-back correction). Shadowing only lowers counts,
- *   so this test never alarms on it — and a heavy load hides a source from it.
- * - `local` (the shadowing correction, decided once the right flank is in, a delay of ~2w):
- *   flanks of L = 2w samples (5–25) one window away on both sides. When both flanks sit at the
- *   vehicle's shadowed level ({@link ShadowLevel}, gamma-level.ts: the cargo's level, from the
- *   samples in which the plane surely sees cargo) within 3σ and a quarter of the shadow depth
- *   plus a fifth of the window's own excess (a source's tail), the window is tested against
- *   that precise level. With a measured speed, flanks are clipped to that cargo interior, and a
- *   window inside it may lean on one flank at the level when the other runs into the cab or the
- *   empty lane (a source next to the cab or at the rear door). Otherwise (a flank on a step)
- *   against the higher flank, capped at k·B. A step therefore never looks like a source, and a
- *   heavy load's shadowing cannot hide one.
- * - at the occupancy's end, with a measured speed, each window also against the rest of the
- *   cargo interior, and the interior fitted as a flat level plus a point source's peak
- *   (gamma-end.ts).
- *
- * Significance: the signed root of the Poisson deviance (exact-tail accuracy at small counts),
- * deflated by the baseline's own uncertainty (background: √(1 + ε²μ), ε the group's relative
- * error of the baseline; shadowed level: its standard error; higher flank: √(1 + w/L)). Reported sigmas are per test, in the
- * device's sense (threshold = NSigma per window). Multiple testing: per occupancy, m = 2·K·G
- * tests (K widths, G groups) at each of n positions (n ≥ 150); the threshold is the larger of
- * NSigma and the Bonferroni z for `falseAlarmBudget` over m·n tests (5.45σ at m = 40, n = 150
- * and 1e-4), so adding windows or channels can only raise it.
+ * Multiple testing: per occupancy, m = 2·K·G tests (K widths, G groups) at each of n positions
+ * (n ≥ 150); the threshold is the larger of NSigma and the Bonferroni z for `falseAlarmBudget`
+ * over m·n tests (5.45σ at m = 40, n = 150 and 1e-4), so adding windows or channels can only
+ * raise it.
  */
 import type { SampleEvent } from '../domain/lane-events.js';
 import type { BackgroundTracker } from './background.js';
@@ -48,10 +31,9 @@ import { SampleChecks, type ChannelHost } from './gamma-checks.js';
 import { endTests, extendInterior, type EndHost } from './gamma-end.js';
 import { ShadowLevel } from './gamma-level.js';
 import { GammaProfile } from './gamma-profile.js';
-import { passesScreen, screenedLocalTest } from './gamma-local.js';
+import { sampleTests } from './gamma-sample.js';
 import { TestScreens } from './gamma-screens.js';
 import { MatchedTestCache, testThreshold, type WindowTest } from './gamma-windows.js';
-import { poissonSigma } from './stats.js';
 import type { GammaTestId, HealthCode, HealthFinding } from './types.js';
 
 export interface GammaOptions {
@@ -113,7 +95,6 @@ export class GammaDetector implements ChannelHost, EndHost {
   /** Highest raw (per-test) z so far: the cheap Gaussian pre-filter's bar. */
   private maxRaw = 0;
   private budgetN = 0;
-  private levelScratch = new Float64Array(0);
   private readonly holdCounts: Float64Array;
   /** Lowest level any streaming test used (the end re-runs everything when it ends lower). */
   private kvMinStream = 1;
@@ -241,7 +222,8 @@ export class GammaDetector implements ChannelHost, EndHost {
     this.checks.runs(this);
     this.profile.append(counts);
     const i = this.profile.n - 1;
-    if (this.level.inside(i)) this.addLevel(i);
+    if (this.level.inside(i))
+      this.level.addSample(this.profile, i, this.expectedGroup(this.profile.sumGroup));
     return this.testAt(i);
   }
 
@@ -305,23 +287,9 @@ export class GammaDetector implements ChannelHost, EndHost {
     this.kvMinStream = 1;
   }
 
-  private addLevel(i: number): void {
-    const mu = this.expectedGroup(this.profile.sumGroup);
-    if (mu > 0) this.level.add(this.profile.at(this.profile.sumGroup, i) / mu, mu);
-  }
-
+  /** The shadowed level re-measured from the interior's samples before `end` (gamma-level.ts). */
   private rebuildLevel(end: number): void {
-    const mu = this.expectedGroup(this.profile.sumGroup);
-    const to = Math.min(end, this.level.hi);
-    const from = Math.max(this.profile.first, this.level.lo);
-    if (!(mu > 0) || to <= from) {
-      this.level.clear();
-      return;
-    }
-    if (this.levelScratch.length < to - from) this.levelScratch = new Float64Array(this.profile.capacity);
-    for (let i = from; i < to; i++)
-      this.levelScratch[i - from] = this.profile.at(this.profile.sumGroup, i) / mu;
-    this.level.fill(this.levelScratch, to - from, mu);
+    this.level.measure(this.profile, this.expectedGroup(this.profile.sumGroup), end);
   }
 
   private retest(): GammaHit | null {
@@ -388,49 +356,17 @@ export class GammaDetector implements ChannelHost, EndHost {
     return this.profile.usableCount() > 1;
   }
 
+  /** Sample i's tests (gamma-sample.ts), once the threshold, the screens and the level are current. */
   private testAt(i: number): GammaHit | null {
     if (this.profile.n > this.budgetN) this.updateThreshold();
     if (this.screens.stale(this.bar, this.level.kv)) this.refreshScreens();
     if (this.level.kv < this.kvMinStream) this.kvMinStream = this.level.kv;
-    let hit: GammaHit | null = null;
-    const p = this.profile;
-    const first = p.first;
-    const sums = p.sums;
-    const G = p.groups;
-    const rowI = p.row(i);
-    // Nothing below refreshes the screens: their arrays are read from locals.
-    const bgScreen = this.screens.bg;
-    const lvScreen = this.screens.lv;
-    for (let k = 0; k < this.tests.length; k++) {
-      const t = this.tests[k]!;
-      if (i - t.w + 1 >= first) {
-        // The background test, screened inline: the ring row of each end once, two reads a group.
-        const ra = p.row(i - t.w);
-        for (let g = 0; g < G; g++) {
-          const n = sums[rowI + g]! - (ra < 0 ? 0 : sums[ra + g]!);
-          // The Gaussian z bounds the deviance z from above: most windows stop at the screen.
-          if (n > bgScreen[k * G + g]!) hit ??= this.backgroundTest(k, g, n, i);
-        }
-      }
-      const j = i - t.gap - t.flank;
-      if (j - t.w + 1 >= first && passesScreen(p, lvScreen, k, t.w, j))
-        hit ??= screenedLocalTest(this, t, j, i);
-    }
-    return hit;
+    return sampleTests(this, this.tests, this.screens, this.expG, this.epsG, i);
   }
 
   /** Screens for the tests in force at the current bar and level (gamma-screens.ts). */
   private refreshScreens(): void {
     this.screens.refresh(this, this.tests, this.expG, this.epsG, this.bar, this.level.kv);
-  }
-
-  /** Window (i−w, i] of group g, with `n` counts over its screen, against the background. */
-  private backgroundTest(k: number, g: number, n: number, i: number): GammaHit | null {
-    const t = this.tests[k]!;
-    const mu = this.expG[g]! * t.w;
-    const eps = this.epsG[g]!;
-    const inflation = Math.sqrt(1 + eps * eps * mu);
-    return this.consider(poissonSigma(n, mu) / inflation, g, t, 'background', i, i - (t.w - 1) / 2, 1);
   }
 
   /** Record a test's z (maximum, best test) and return a hit when it reaches the threshold. */

@@ -1,6 +1,8 @@
 /**
- * The alarm store's rows and their typed views (src/storage/alarm-store.ts): SQLite columns in,
- * `Alarm` / `HistoryEntry` out, plus the list cursor. Pure: no statement runs here.
+ * The alarm store's tables and rows (src/storage/alarm-store.ts): the schema as numbered
+ * migrations, the rows as SQLite returns them — beside the columns they mirror — and their typed
+ * views: SQLite columns in, `Alarm` / `HistoryEntry` out, plus the list cursor. Pure: no
+ * statement runs here (the store applies the migrations and prepares its statements).
  */
 import {
   ADJUDICATION_CODES,
@@ -13,6 +15,49 @@ import {
 } from '../alarm/lifecycle.js';
 import { GatewayError } from '../core/errors.js';
 import type { Alarm, AlarmSnapshot, HistoryAction, HistoryEntry, LifecycleView } from './alarm-types.js';
+
+/** The alarm store's schema: `migrations[i]` is version i + 1 of store `alarms` (database.ts). */
+export const ALARM_MIGRATIONS: readonly string[] = [
+  `CREATE TABLE alarms (
+    id TEXT PRIMARY KEY,
+    lane TEXT NOT NULL,
+    occupancy_seq INTEGER NOT NULL,
+    device_index INTEGER,
+    raised_at INTEGER NOT NULL,
+    raised_by TEXT NOT NULL,
+    snapshot TEXT NOT NULL,
+    state TEXT NOT NULL CHECK (state IN ('raised', 'acknowledged', 'adjudicated')),
+    acknowledged_by TEXT,
+    acknowledged_at INTEGER,
+    adjudicated_by TEXT,
+    adjudicated_at INTEGER,
+    code INTEGER CHECK (code IS NULL OR code BETWEEN 1 AND 11),
+    secondary_inspection TEXT NOT NULL DEFAULT 'NONE'
+      CHECK (secondary_inspection IN ('NONE', 'REQUESTED', 'COMPLETED')),
+    notes TEXT,
+    version INTEGER NOT NULL,
+    UNIQUE (lane, occupancy_seq)
+  );
+  CREATE INDEX alarms_by_time ON alarms (raised_at DESC, id DESC);
+  CREATE INDEX alarms_by_lane ON alarms (lane, raised_at DESC, id DESC);
+  CREATE INDEX alarms_by_state ON alarms (state, raised_at DESC, id DESC);
+  CREATE TABLE alarm_history (
+    alarm_id TEXT NOT NULL REFERENCES alarms (id),
+    version INTEGER NOT NULL,
+    action TEXT NOT NULL,
+    by TEXT NOT NULL,
+    at INTEGER NOT NULL,
+    before TEXT,
+    after TEXT NOT NULL,
+    implicit INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (alarm_id, version)
+  );`,
+  // v2: which transitions the bridge has published. Rows written before are taken as done (the
+  // gateway had no way to publish console transitions then; announcing them now would replay
+  // months of history to central).
+  `ALTER TABLE alarm_history ADD COLUMN published INTEGER NOT NULL DEFAULT 1;
+  CREATE INDEX alarm_history_unpublished ON alarm_history (at, alarm_id, version) WHERE published = 0;`,
+];
 
 export interface AlarmRow {
   id: string;

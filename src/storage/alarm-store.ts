@@ -23,11 +23,15 @@
  *   in the durable outbox (`markPublished`), so a crash between the two commits loses nothing:
  *   the bridge publishes what `unpublished()` still lists when it starts.
  * - Times are epoch milliseconds (as lane events carry them).
+ *
+ * The tables (migrations), their rows and the typed views of them: alarm-rows.ts; the types
+ * callers see: alarm-types.ts. This file: the statements and the transactions.
  */
 import { transition, type LifecycleCommand } from '../alarm/lifecycle.js';
 import { GatewayError } from '../core/errors.js';
 import {
   afterEffect,
+  ALARM_MIGRATIONS,
   decodeCursor,
   encodeCursor,
   lifecycleView,
@@ -79,48 +83,6 @@ export interface AlarmStoreOptions {
   readonly onListenerError?: (error: unknown) => void;
 }
 
-const MIGRATIONS = [
-  `CREATE TABLE alarms (
-    id TEXT PRIMARY KEY,
-    lane TEXT NOT NULL,
-    occupancy_seq INTEGER NOT NULL,
-    device_index INTEGER,
-    raised_at INTEGER NOT NULL,
-    raised_by TEXT NOT NULL,
-    snapshot TEXT NOT NULL,
-    state TEXT NOT NULL CHECK (state IN ('raised', 'acknowledged', 'adjudicated')),
-    acknowledged_by TEXT,
-    acknowledged_at INTEGER,
-    adjudicated_by TEXT,
-    adjudicated_at INTEGER,
-    code INTEGER CHECK (code IS NULL OR code BETWEEN 1 AND 11),
-    secondary_inspection TEXT NOT NULL DEFAULT 'NONE'
-      CHECK (secondary_inspection IN ('NONE', 'REQUESTED', 'COMPLETED')),
-    notes TEXT,
-    version INTEGER NOT NULL,
-    UNIQUE (lane, occupancy_seq)
-  );
-  CREATE INDEX alarms_by_time ON alarms (raised_at DESC, id DESC);
-  CREATE INDEX alarms_by_lane ON alarms (lane, raised_at DESC, id DESC);
-  CREATE INDEX alarms_by_state ON alarms (state, raised_at DESC, id DESC);
-  CREATE TABLE alarm_history (
-    alarm_id TEXT NOT NULL REFERENCES alarms (id),
-    version INTEGER NOT NULL,
-    action TEXT NOT NULL,
-    by TEXT NOT NULL,
-    at INTEGER NOT NULL,
-    before TEXT,
-    after TEXT NOT NULL,
-    implicit INTEGER NOT NULL DEFAULT 0,
-    PRIMARY KEY (alarm_id, version)
-  );`,
-  // v2: which transitions the bridge has published. Rows written before are taken as done (the
-  // gateway had no way to publish console transitions then; announcing them now would replay
-  // months of history to central).
-  `ALTER TABLE alarm_history ADD COLUMN published INTEGER NOT NULL DEFAULT 1;
-  CREATE INDEX alarm_history_unpublished ON alarm_history (at, alarm_id, version) WHERE published = 0;`,
-];
-
 export class AlarmStore {
   private readonly listeners = new Set<AlarmChangeListener>();
   private readonly onListenerError: (error: unknown) => void;
@@ -137,7 +99,7 @@ export class AlarmStore {
     private readonly db: Db,
     o: AlarmStoreOptions = {},
   ) {
-    migrate(db, 'alarms', MIGRATIONS);
+    migrate(db, 'alarms', ALARM_MIGRATIONS);
     this.onListenerError =
       o.onListenerError ?? ((error) => process.emitWarning(`alarm change listener failed: ${String(error)}`));
     this.byId = db.prepare<[string], AlarmRow>('SELECT * FROM alarms WHERE id = ?');

@@ -1,9 +1,9 @@
 /**
  * The durable outbox's rows on disk: the row types, the tables (migrations), and `OutboxDisk`,
  * the read side of committed rows through this thread's connection (prepared once). The
- * in-memory side — ids, sequences, in-flight commits, deletes not yet confirmed — is
- * `OutboxStore` (outbox-store.ts); the writing connection is the writer thread's
- * (src/bridge/outbox-worker.ts).
+ * in-memory side is `OutboxStore` (outbox-store.ts: ids, sequences, the batches for the writer)
+ * and `OutboxLedger` (outbox-ledger.ts: in-flight commits, deletes not yet confirmed, the
+ * queue's counts); the writing connection is the writer thread's (src/bridge/outbox-worker.ts).
  *
  * - `outbox_messages`: one row per message to deliver, in commit order (AUTOINCREMENT: an id is
  *   never reused, so a publisher's cursor stays valid after deletes). `destination` is `mqtt` or

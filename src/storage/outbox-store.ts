@@ -2,7 +2,9 @@
  * The durable outbox (SPEC §4 "committed to a durable local outbox … deleted only after the
  * broker's PUBACK"), in the shared gateway database (WAL, synchronous = FULL: a committed
  * transaction is on disk). The bridge's committer batches many rows into one transaction, so one
- * fsync covers a batch. Tables and the committed rows' queries: outbox-rows.ts.
+ * fsync covers a batch. Tables and the committed rows' queries: outbox-rows.ts; the queue as this
+ * thread sees it meanwhile (rows in flight, deletes not yet confirmed, the counts, every read):
+ * outbox-ledger.ts. This file: ids, sequence numbers, and the batches posted to the writer.
  *
  * Writes happen off the event loop: a worker thread (src/bridge/outbox-worker.ts) owns the one
  * writing connection and commits, group-wise, whatever was posted while its last COMMIT was
@@ -14,10 +16,10 @@
  */
 import type { DeadLetterOp, PackedRows, WriterBatch, WriterReply } from '../bridge/outbox-worker.js';
 import type { Db } from './database.js';
+import { OutboxLedger, type PendingRow } from './outbox-ledger.js';
 import {
   OutboxDisk,
   rowBytes,
-  type Gone,
   type NewOutboxRow,
   type OutboxClass,
   type OutboxDestination,
@@ -39,9 +41,6 @@ export {
 /** A batch as built here: numbered by `post`. */
 type Posted = { batch: number } & Omit<WriterBatch, 'batch'>;
 
-/** A row whose commit is in flight. */
-type PendingRow = OutboxRow;
-
 interface Outstanding {
   /** Rows inserted by the batch, ids ascending. */
   readonly inserted: readonly PendingRow[];
@@ -50,28 +49,13 @@ interface Outstanding {
   readonly done: ((error: Error | null) => void) | undefined;
 }
 
-/**
- * Acknowledged ids closer together than this are looked up with one range query (PUBACKs come in
- * publish order, so a flush of deletes is nearly contiguous); farther apart, a new query.
- */
-const DELETE_RANGE_GAP = 64;
-
 export class OutboxStore {
   private readonly disk: OutboxDisk;
   private readonly sequences: Map<string, number>;
-  /** Rows and bytes queued (counting in-flight commits, not rows deleted); plain fields, no allocation per row. */
-  private rows = 0;
-  private bytes = 0;
-  /** Of `rows`, those for the broker (the publisher's "anything left?" without a query). */
-  private mqttRows = 0;
+  /** The queue's rows and counts, in-flight commits and unconfirmed deletes included. */
+  private readonly ledger: OutboxLedger;
   /** The last row id handed out (AUTOINCREMENT's counter, kept here). */
   private lastId: number;
-  /** Rows with an id up to this are on disk (or were lost with a failed commit). */
-  private committedHigh: number;
-  /** Rows whose commit is in flight, ids ascending. */
-  private pending: PendingRow[] = [];
-  /** Rows deleted here whose delete the writer has not confirmed yet. */
-  private readonly gone = new Map<number, Gone>();
   private readonly outstanding = new Map<number, Outstanding>();
   private batchNo = 0;
   private closed = false;
@@ -82,11 +66,8 @@ export class OutboxStore {
     this.disk = new OutboxDisk(db);
     const opened = this.disk.open();
     this.sequences = opened.sequences;
-    this.rows = opened.rows;
-    this.bytes = opened.bytes;
-    this.mqttRows = opened.mqttRows;
+    this.ledger = new OutboxLedger(this.disk, opened);
     this.lastId = opened.lastId;
-    this.committedHigh = this.lastId;
     this.writer = db.memory
       ? new InlineWriter(db, (reply) => this.settle(reply))
       : new WorkerWriter(db.name, (reply) => this.settle(reply));
@@ -127,17 +108,18 @@ export class OutboxStore {
 
   /** Rows and bytes queued, counting rows whose commit is in flight, not rows already deleted. */
   get depth(): { readonly rows: number; readonly bytes: number } {
-    return { rows: this.rows, bytes: this.bytes };
+    return { rows: this.ledger.rows, bytes: this.ledger.bytes };
   }
 
   /** Whether any row for `destination` is queued (in-flight commits included, deleted rows not); no query. */
   hasQueued(destination: OutboxDestination): boolean {
-    return destination === 'mqtt' ? this.mqttRows > 0 : this.rows > this.mqttRows;
+    const l = this.ledger;
+    return destination === 'mqtt' ? l.mqttRows > 0 : l.rows > l.mqttRows;
   }
 
   /** `depth.bytes` without the object (the committer checks the budget once per row). */
   get queuedBytes(): number {
-    return this.bytes;
+    return this.ledger.bytes;
   }
 
   /**
@@ -153,10 +135,11 @@ export class OutboxStore {
     const ins: PackedRows = [];
     const inserted: PendingRow[] = [];
     const deleted: number[] = [];
-    const rowsBefore = this.rows;
-    const bytesBefore = this.bytes;
-    const mqttBefore = this.mqttRows;
-    const pendingBefore = this.pending.length;
+    const ledger = this.ledger;
+    const rowsBefore = ledger.rows;
+    const bytesBefore = ledger.bytes;
+    const mqttBefore = ledger.mqttRows;
+    const pendingBefore = ledger.pendingCount;
     const tx: OutboxTransaction = {
       nextSequence: (source) => {
         const next = (taken.get(source) ?? this.sequences.get(source) ?? 0) + 1;
@@ -191,16 +174,13 @@ export class OutboxStore {
           stored.createdMs,
         );
         inserted.push(stored);
-        this.pending.push(stored);
-        this.rows++;
-        this.bytes += bytes;
-        if (stored.destination === 'mqtt') this.mqttRows++;
+        ledger.add(stored);
         return stored;
       },
       evictOldest: (cls, bytesNeeded) => {
-        const victims = this.oldestOfClass(cls, bytesNeeded);
+        const victims = ledger.oldestOfClass(cls, bytesNeeded);
         for (const v of victims) {
-          this.forget(v.id, v.gone);
+          ledger.forget(v.id, v.gone);
           deleted.push(v.id);
         }
         return victims.length;
@@ -210,11 +190,7 @@ export class OutboxStore {
     try {
       result = work(tx);
     } catch (error) {
-      this.rows = rowsBefore;
-      this.bytes = bytesBefore;
-      this.mqttRows = mqttBefore;
-      this.pending.length = pendingBefore;
-      for (const id of deleted) this.gone.delete(id);
+      ledger.rollback(rowsBefore, bytesBefore, mqttBefore, pendingBefore, deleted);
       // Numbers taken may already be on the wire (early publish): never hand them out again.
       for (const [source, last] of taken) this.sequences.set(source, last);
       throw error;
@@ -243,27 +219,7 @@ export class OutboxStore {
 
   /** Up to `limit` rows for `destination` after `afterId`, in commit order (in-flight commits included). */
   after(destination: OutboxDestination, afterId: number, limit: number): OutboxRow[] {
-    const out: OutboxRow[] = [];
-    let cursor = afterId;
-    let pad = 0;
-    while (out.length < limit && cursor < this.committedHigh) {
-      // Rows deleted but not yet confirmed by the writer are still on disk: read past them.
-      const want = limit - out.length + pad;
-      const raw = this.disk.after(destination, cursor, this.committedHigh, want);
-      for (const r of raw) {
-        if (this.gone.has(r.id)) pad = Math.min(this.gone.size, 256);
-        else if (out.length < limit) out.push(r);
-      }
-      if (raw.length < want) break;
-      cursor = raw.at(-1)!.id;
-    }
-    if (out.length < limit && this.pending.length > 0) {
-      for (let i = this.firstPendingAfter(afterId); i < this.pending.length && out.length < limit; i++) {
-        const row = this.pending[i]!;
-        if (row.destination === destination && !this.gone.has(row.id)) out.push(row);
-      }
-    }
-    return out;
+    return this.ledger.after(destination, afterId, limit);
   }
 
   /**
@@ -275,51 +231,14 @@ export class OutboxStore {
   delete(ids: readonly number[]): void {
     if (ids.length === 0 || this.closed) return;
     const deleted: number[] = [];
-    let onDisk: number[] | null = null;
-    for (const id of ids) {
-      if (this.gone.has(id)) continue;
-      if (id <= this.committedHigh) {
-        (onDisk ??= []).push(id);
-        continue;
-      }
-      // Its commit is in flight: the row is in memory.
-      const p = this.pending[this.firstPendingAfter(id - 1)];
-      if (p === undefined || p.id !== id) continue;
-      this.forget(id, { bytes: p.bytes, cls: p.class, mqtt: p.destination === 'mqtt' });
-      deleted.push(id);
-    }
-    if (onDisk !== null) this.deleteOnDisk(onDisk, deleted);
+    this.ledger.forgetIds(ids, deleted);
     if (deleted.length > 0) this.post({ batch: 0, del: deleted }, [], deleted, undefined);
-  }
-
-  /**
-   * Forget the committed rows among `ids` (any order; repeats and unknown ids are skipped) and add
-   * them to `deleted`: one range query per run of near ids, not one query per id.
-   */
-  private deleteOnDisk(ids: number[], deleted: number[]): void {
-    ids.sort((a, b) => a - b);
-    let i = 0;
-    while (i < ids.length) {
-      let j = i;
-      while (j + 1 < ids.length && ids[j + 1]! - ids[j]! <= DELETE_RANGE_GAP) j++;
-      const found = this.disk.range(ids[i]!, ids[j]!);
-      // Both ascending: walk them together.
-      let k = 0;
-      for (const r of found) {
-        while (k <= j - i && ids[i + k]! < r.id) k++;
-        if (k > j - i) break;
-        if (ids[i + k] !== r.id || this.gone.has(r.id)) continue;
-        this.forget(r.id, { bytes: r.bytes, cls: r.class, mqtt: r.destination === 'mqtt' });
-        deleted.push(r.id);
-      }
-      i = j + 1;
-    }
   }
 
   /** Move a row the broker refused into the dead-letter table. */
   deadLetter(row: OutboxRow, reason: string, nowMs: number): void {
     if (this.closed) return;
-    const gone = this.lookup(row.id);
+    const gone = this.ledger.lookup(row.id);
     const dead: DeadLetterOp[] = [
       { id: row.id, topic: row.topic, payload: row.payload, reason, deadMs: nowMs },
     ];
@@ -327,7 +246,7 @@ export class OutboxStore {
       this.post({ batch: 0, dead }, [], [], undefined);
       return;
     }
-    this.forget(row.id, gone);
+    this.ledger.forget(row.id, gone);
     this.post({ batch: 0, dead, del: [row.id] }, [], [row.id], undefined);
   }
 
@@ -338,10 +257,7 @@ export class OutboxStore {
 
   /** Rows per class (for telemetry and tests), counting in-flight commits, not rows deleted. */
   countByClass(): Record<OutboxClass, number> {
-    const out = this.disk.countByClass(this.committedHigh);
-    for (const [id, g] of this.gone) if (id <= this.committedHigh) out[g.cls]--;
-    for (const row of this.pending) if (!this.gone.has(row.id)) out[row.class]++;
-    return out;
+    return this.ledger.countByClass();
   }
 
   /** Number `ops` (its `batch` is set here) and hand it to the writer. */
@@ -363,88 +279,8 @@ export class OutboxStore {
       const o = this.outstanding.get(batch);
       if (o === undefined) continue;
       this.outstanding.delete(batch);
-      const last = o.inserted.at(-1);
-      if (last !== undefined) {
-        if (last.id > this.committedHigh) this.committedHigh = last.id;
-        let n = 0;
-        while (n < this.pending.length && this.pending[n]!.id <= last.id) n++;
-        this.pending.splice(0, n);
-      }
-      if (error !== null) {
-        // Nothing of the batch is on disk: its rows are lost, its deletes did not happen.
-        for (const row of o.inserted) {
-          if (this.gone.delete(row.id)) continue;
-          this.rows--;
-          this.bytes -= row.bytes;
-          if (row.destination === 'mqtt') this.mqttRows--;
-        }
-        for (const id of o.deleted) {
-          const g = this.gone.get(id);
-          if (g === undefined) continue;
-          this.gone.delete(id);
-          this.rows++;
-          this.bytes += g.bytes;
-          if (g.mqtt) this.mqttRows++;
-        }
-      } else {
-        for (const id of o.deleted) this.gone.delete(id);
-      }
+      this.ledger.settle(o.inserted, o.deleted, error !== null);
       o.done?.(error);
     }
-  }
-
-  /** What deleting `id` takes away, or null when it is not (any more) in the outbox. */
-  private lookup(id: number): Gone | null {
-    if (this.gone.has(id)) return null;
-    const i = this.firstPendingAfter(id - 1);
-    const p = this.pending[i];
-    if (p !== undefined && p.id === id)
-      return { bytes: p.bytes, cls: p.class, mqtt: p.destination === 'mqtt' };
-    const r = this.disk.row(id, this.committedHigh);
-    return r === undefined ? null : { bytes: r.bytes, cls: r.class, mqtt: r.destination === 'mqtt' };
-  }
-
-  private forget(id: number, g: Gone): void {
-    this.gone.set(id, g);
-    this.rows--;
-    this.bytes -= g.bytes;
-    if (g.mqtt) this.mqttRows--;
-  }
-
-  /** Index of the first pending row with an id above `id`. */
-  private firstPendingAfter(id: number): number {
-    let lo = 0;
-    let hi = this.pending.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (this.pending[mid]!.id <= id) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo;
-  }
-
-  /** The oldest rows of `cls` (not deleted yet) that free `bytesNeeded`. */
-  private oldestOfClass(cls: OutboxClass, bytesNeeded: number): Array<{ id: number; gone: Gone }> {
-    const out: Array<{ id: number; gone: Gone }> = [];
-    let freed = 0;
-    let cursor = 0;
-    while (freed < bytesNeeded && cursor < this.committedHigh) {
-      const rows = this.disk.oldestOfClass(cls, cursor, this.committedHigh, 256);
-      for (const v of rows) {
-        if (freed >= bytesNeeded) break;
-        if (this.gone.has(v.id)) continue;
-        out.push({ id: v.id, gone: { bytes: v.bytes, cls, mqtt: v.destination === 'mqtt' } });
-        freed += v.bytes;
-      }
-      if (rows.length < 256) break;
-      cursor = rows.at(-1)!.id;
-    }
-    for (const row of this.pending) {
-      if (freed >= bytesNeeded) break;
-      if (row.class !== cls || this.gone.has(row.id)) continue;
-      out.push({ id: row.id, gone: { bytes: row.bytes, cls, mqtt: row.destination === 'mqtt' } });
-      freed += row.bytes;
-    }
-    return out;
   }
 }
