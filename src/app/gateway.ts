@@ -7,7 +7,7 @@ import type { Clock } from '../core/clock.js';
 import { Counters } from '../core/counters.js';
 import type { Logger } from '../core/logger.js';
 import type { GatewayConfig, LaneConfig } from '../config/schema.js';
-import type { ConnectionState, LaneDescriptor, LaneDriver, LaneEvent } from '../domain/lane-events.js';
+import type { ConnectionEvent, LaneDescriptor, LaneDriver, LaneEvent } from '../domain/lane-events.js';
 import { createModbusRpmDriver } from '../drivers/modbus-rpm/driver.js';
 import { createSerialLink } from '../drivers/transport/serial-link.js';
 import { createTcpLink } from '../drivers/transport/tcp-link.js';
@@ -170,7 +170,7 @@ function buildLane(
   const emit = (event: LaneEvent): void => {
     // Reserve the number on disk before anything is published under it.
     if (event.kind === 'occupancy-start') sequences.used(lane.id, event.seq);
-    if (event.kind === 'connection') logLink(logger, event.state, event.detail);
+    if (event.kind === 'connection') logLink(logger, event);
     recorder.handle(event);
     deps.onLaneEvent?.(event);
   };
@@ -225,13 +225,13 @@ function fanOut<T>(sinks: ReadonlyArray<(value: T) => void>): (value: T) => void
 }
 
 /** A device link's changes in the log, for the technician reading it (events carry them too). */
-function logLink(logger: Logger, state: ConnectionState, detail?: string): void {
-  const fields = detail === undefined ? {} : { detail };
-  if (state === 'connected') logger.info('device link up', fields);
-  else if (state === 'silent') logger.warn('device silent: no data for 3 sample intervals', fields);
-  else if (state === 'disconnected') {
-    // A lane stopped with the gateway is not a fault.
-    if (detail !== undefined && /\bstopped\b/.test(detail)) logger.info('device link closed', fields);
+function logLink(logger: Logger, e: ConnectionEvent): void {
+  const fields = e.detail === undefined ? {} : { detail: e.detail };
+  if (e.state === 'connected') logger.info('device link up', fields);
+  else if (e.state === 'silent') logger.warn('device silent: no data for 3 sample intervals', fields);
+  else if (e.state === 'disconnected') {
+    // A lane stopped with the gateway is not a fault: the driver says so where the stop happens.
+    if (e.reason === 'stopped') logger.info('device link closed', fields);
     else logger.warn('device link lost', fields);
   }
 }

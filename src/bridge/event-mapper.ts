@@ -153,7 +153,11 @@ export class LaneEventMapper {
     switch (e.kind) {
       case 'connection':
         out.push(
-          this.event('rpm.device.connection', e.time, 'event', { state: e.state, detail: e.detail ?? null }),
+          this.event('rpm.device.connection', e.time, 'event', {
+            state: e.state,
+            detail: e.detail ?? null,
+            reason: e.reason ?? null,
+          }),
         );
         break;
       case 'fault':

@@ -32,10 +32,18 @@ interface LaneEventBase {
 
 export type ConnectionState = 'connecting' | 'connected' | 'disconnected' | 'silent';
 
+/**
+ * Why a link is 'disconnected': stopped with the gateway (a clean close, no fault); lost after it
+ * was up; or an attempt to connect (or to open the port) failed — the device was never reached.
+ */
+export type DisconnectReason = 'stopped' | 'lost' | 'connect-failed';
+
 export interface ConnectionEvent extends LaneEventBase {
   readonly kind: 'connection';
   readonly state: ConnectionState;
   readonly detail?: string;
+  /** Set on every 'disconnected'. */
+  readonly reason?: DisconnectReason;
 }
 
 export type BackgroundFault = 'none' | 'high' | 'low';

@@ -108,7 +108,11 @@ describe('vm250 driver over a serial pty', () => {
     expect(log.ofKind('bad-input')).toEqual([]);
 
     await Promise.all([driver.stop(), driver.stop()]);
-    expect(log.ofKind('connection').at(-1)).toMatchObject({ state: 'disconnected', detail: 'stopped' });
+    expect(log.ofKind('connection').at(-1)).toMatchObject({
+      state: 'disconnected',
+      detail: 'stopped',
+      reason: 'stopped',
+    });
     const count = log.events.length;
     again.sendLines(backgroundLines());
     await sleep(200);

@@ -162,6 +162,7 @@ describe('vm250 driver over TCP', () => {
     const endAt = h.log.events.findIndex((e) => e.kind === 'occupancy-end');
     expect(disconnectedAt).toBeGreaterThan(0);
     expect(disconnectedAt).toBeLessThan(endAt);
+    expect(h.log.events[disconnectedAt]).toMatchObject({ reason: 'lost' });
 
     await waitFor(() => s.accepted === 2 && s.clients.size === 1 && connected(h), { what: 'reconnected' });
     expect(h.counters.get(`lane.${LANE}.link.disconnects`)).toBe(1);
@@ -227,6 +228,7 @@ describe('vm250 driver over TCP', () => {
     });
     expect(h.log.states()).toEqual(['connecting', 'disconnected']);
     expect(h.log.ofKind('connection')[1]!.detail).toMatch(/ECONNREFUSED.*retrying in \d+ ms/);
+    expect(h.log.ofKind('connection')[1]).toMatchObject({ reason: 'connect-failed' });
 
     const s = await server(port);
     await waitFor(() => connected(h) && s.clients.size === 1, { what: 'connected once up' });
@@ -246,7 +248,11 @@ describe('vm250 driver over TCP', () => {
     await Promise.all([h.driver.stop(), h.driver.stop()]);
     await h.driver.stop();
     expect(h.log.ofKind('occupancy-end')).toEqual([expect.objectContaining({ reason: 'link-lost' })]);
-    expect(h.log.ofKind('connection').at(-1)).toMatchObject({ state: 'disconnected', detail: 'stopped' });
+    expect(h.log.ofKind('connection').at(-1)).toMatchObject({
+      state: 'disconnected',
+      detail: 'stopped',
+      reason: 'stopped',
+    });
     const count = h.log.events.length;
     await waitFor(() => s.clients.size === 0);
     await sleep(300);

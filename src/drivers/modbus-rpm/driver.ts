@@ -15,6 +15,7 @@ import { GatewayError, describeError } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
 import type {
   BadInputReason,
+  ConnectionEvent,
   ConnectionState,
   LaneDescriptor,
   LaneDriver,
@@ -115,8 +116,19 @@ export function createModbusRpmDriver(options: ModbusRpmDriverOptions): LaneDriv
   let consecutiveTimeouts = 0;
   const lastLog = new Map<string, { at: number; suppressed: number }>();
 
-  const connection = (state: ConnectionState, detail?: string): void =>
-    emit({ kind: 'connection', lane, time: clock.now(), state, ...(detail === undefined ? {} : { detail }) });
+  const connection = (
+    state: ConnectionState,
+    detail?: string,
+    more: Pick<ConnectionEvent, 'reason'> = {},
+  ): void =>
+    emit({
+      kind: 'connection',
+      lane,
+      time: clock.now(),
+      state,
+      ...(detail === undefined ? {} : { detail }),
+      ...more,
+    });
 
   const schedule = (ms: number, task: () => Promise<void>): void => {
     if (timer !== null) clock.clearTimeout(timer);
@@ -183,7 +195,7 @@ export function createModbusRpmDriver(options: ModbusRpmDriverOptions): LaneDriv
     if (silent) connection('silent', detail);
     emitAll(tracker.linkLost(clock.now()));
     void closeSession();
-    connection('disconnected', detail);
+    connection('disconnected', detail, { reason: 'lost' });
     reconnectLater();
   };
 
@@ -198,7 +210,7 @@ export function createModbusRpmDriver(options: ModbusRpmDriverOptions): LaneDriv
       if (ep !== epoch || !running) return;
       session = null;
       logger.warn('could not connect to Modbus RPM', { error: describeError(error) });
-      connection('disconnected', describeError(error));
+      connection('disconnected', describeError(error), { reason: 'connect-failed' });
       reconnectLater();
       return;
     }
@@ -373,7 +385,7 @@ export function createModbusRpmDriver(options: ModbusRpmDriverOptions): LaneDriv
       emitAll(tracker.linkLost(clock.now()));
       const hadSession = session !== null;
       await closeSession();
-      if (hadSession) connection('disconnected', 'driver stopped');
+      if (hadSession) connection('disconnected', 'driver stopped', { reason: 'stopped' });
     },
   };
 }

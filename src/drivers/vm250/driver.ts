@@ -18,6 +18,7 @@ import type { Counters } from '../../core/counters.js';
 import type { Logger } from '../../core/logger.js';
 import type {
   BadInputEvent,
+  ConnectionEvent,
   ConnectionState,
   LaneDescriptor,
   LaneDriver,
@@ -117,9 +118,14 @@ export function createVm250Driver(options: Vm250DriverOptions): LaneDriver {
     },
   });
 
-  const connection = (state: ConnectionState, time: number, detail: string) => {
+  const connection = (
+    state: ConnectionState,
+    time: number,
+    detail: string,
+    more: Pick<ConnectionEvent, 'reason'> = {},
+  ) => {
     reported = state;
-    emit({ kind: 'connection', lane, time, state, detail });
+    emit({ kind: 'connection', lane, time, state, detail, ...more });
   };
 
   const silenceAfterMs = () =>
@@ -154,8 +160,10 @@ export function createVm250Driver(options: Vm250DriverOptions): LaneDriver {
         silent = false;
         framer.reset();
         if (wasConnected) counters.increment(`${counterPrefix}link.disconnects`);
-        if (reported !== 'disconnected') connection('disconnected', now, change.detail);
-        else logger.debug('link still down', { detail: change.detail });
+        if (reported !== 'disconnected') {
+          const reason = change.stopped === true ? 'stopped' : wasConnected ? 'lost' : 'connect-failed';
+          connection('disconnected', now, change.detail, { reason });
+        } else logger.debug('link still down', { detail: change.detail });
         if (tracker.occupied) tracker.linkLost(now);
         break;
       }

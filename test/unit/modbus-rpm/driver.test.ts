@@ -235,6 +235,7 @@ describe('Modbus RPM driver runner', () => {
       await step(200);
     }
     expect(states(events)).toEqual(['connecting', 'connected', 'silent', 'disconnected']);
+    expect(events.filter((e) => e.kind === 'connection').at(-1)).toMatchObject({ reason: 'lost' });
     expect(events.find((e) => e.kind === 'occupancy-end')).toMatchObject({
       seq: 1,
       reason: 'link-lost',
@@ -282,6 +283,9 @@ describe('Modbus RPM driver runner', () => {
       if (link.connects > before) connectsAt.push(clock.now());
     }
     expect(connectsAt).toEqual([0, 100, 300, 700]);
+    expect(events.find((e) => e.kind === 'connection' && e.state === 'disconnected')).toMatchObject({
+      reason: 'connect-failed',
+    });
     expect(states(events).at(-1)).toBe('connected');
     await driver.stop();
   });
@@ -324,7 +328,10 @@ describe('Modbus RPM driver runner', () => {
     expect(events.filter((e) => e.kind === 'occupancy-end')).toMatchObject([
       { reason: 'link-lost', deviceIndex: 9 },
     ]);
-    expect(states(events).at(-1)).toBe('disconnected');
+    expect(events.filter((e) => e.kind === 'connection').at(-1)).toMatchObject({
+      state: 'disconnected',
+      reason: 'stopped',
+    });
     const requests = link.requests.length;
     await step(5000);
     expect(link.requests).toHaveLength(requests);

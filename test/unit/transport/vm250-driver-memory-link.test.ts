@@ -84,6 +84,24 @@ describe('vm250 driver on a memory link', () => {
     await t.driver.stop();
   });
 
+  it('says why the link went down where it happened, whatever the detail says', async () => {
+    const t = setup();
+    await t.driver.start();
+    t.link.setState('disconnected', 'ECONNREFUSED; retrying in 250 ms');
+    t.link.setState('connected');
+    t.link.setState('disconnected', 'the device stopped answering; retrying in 250 ms');
+    t.link.setState('connected');
+    await t.driver.stop();
+    expect(t.log.ofKind('connection').map((e) => [e.state, e.reason])).toEqual([
+      ['connecting', undefined],
+      ['disconnected', 'connect-failed'],
+      ['connected', undefined],
+      ['disconnected', 'lost'],
+      ['connected', undefined],
+      ['disconnected', 'stopped'],
+    ]);
+  });
+
   it('drops a partial line at link loss instead of gluing it to the next connection', async () => {
     const t = setup();
     await t.driver.start();
