@@ -157,6 +157,7 @@ export class LaneEventMapper {
             state: e.state,
             detail: e.detail ?? null,
             reason: e.reason ?? null,
+            attempts: e.attempts ?? null,
           }),
         );
         break;

@@ -131,17 +131,29 @@ describe('event mapping', () => {
     });
   });
 
-  it('publishes a device link change with why it went down', () => {
+  it('publishes a device link change with why it went down and the attempts so far', () => {
     const m = new LaneEventMapper('lane-1');
     const connection = (e: object) =>
       m
         .laneEvent({ kind: 'connection', lane: 'lane-1', time: T0, ...e } as LaneEvent)
         .flatMap((o) => (o.kind === 'event' && o.type === 'rpm.device.connection' ? [o.data] : []));
     expect(connection({ state: 'connecting' })).toEqual([
-      { lane: 'lane-1', state: 'connecting', detail: null, reason: null },
+      { lane: 'lane-1', state: 'connecting', detail: null, reason: null, attempts: null },
+    ]);
+    const refused = 'connect ECONNREFUSED 10.0.0.5:1601; retrying in 250 ms';
+    expect(
+      connection({
+        state: 'disconnected',
+        detail: refused,
+        reason: 'connect-failed',
+        attempts: 1,
+        retryInMs: 250,
+      }),
+    ).toEqual([
+      { lane: 'lane-1', state: 'disconnected', detail: refused, reason: 'connect-failed', attempts: 1 },
     ]);
     expect(connection({ state: 'disconnected', detail: 'stopped', reason: 'stopped' })).toEqual([
-      { lane: 'lane-1', state: 'disconnected', detail: 'stopped', reason: 'stopped' },
+      { lane: 'lane-1', state: 'disconnected', detail: 'stopped', reason: 'stopped', attempts: null },
     ]);
   });
 
