@@ -153,7 +153,12 @@ export class LaneEventMapper {
     switch (e.kind) {
       case 'connection':
         out.push(
-          this.event('rpm.device.connection', e.time, 'event', { state: e.state, detail: e.detail ?? null }),
+          this.event('rpm.device.connection', e.time, 'event', {
+            state: e.state,
+            detail: e.detail ?? null,
+            reason: e.reason ?? null,
+            attempts: e.attempts ?? null,
+          }),
         );
         break;
       case 'fault':

@@ -32,10 +32,30 @@ interface LaneEventBase {
 
 export type ConnectionState = 'connecting' | 'connected' | 'disconnected' | 'silent';
 
+/**
+ * Why a link is 'disconnected': stopped with the gateway (a clean close, no fault); lost after it
+ * was up; or an attempt to connect (or to open the port) failed — the device was never reached.
+ */
+export type DisconnectReason = 'stopped' | 'lost' | 'connect-failed';
+
+/**
+ * A change of the device link. A device that stays unreachable is not reported on every retry:
+ * its first failed attempt is, then again when the reason changes, otherwise every few minutes
+ * (each with `attempts`).
+ */
 export interface ConnectionEvent extends LaneEventBase {
   readonly kind: 'connection';
   readonly state: ConnectionState;
   readonly detail?: string;
+  /** Set on every 'disconnected'. */
+  readonly reason?: DisconnectReason;
+  /** On 'disconnected' other than a stop: when the next attempt is due. */
+  readonly retryInMs?: number;
+  /**
+   * Attempts to connect since the link was last up (or started), this one included: on a
+   * 'connect-failed' disconnection, and on the 'connected' that ends a run of failed ones (then > 1).
+   */
+  readonly attempts?: number;
 }
 
 export type BackgroundFault = 'none' | 'high' | 'low';

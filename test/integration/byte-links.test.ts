@@ -72,6 +72,9 @@ describe('tcp link', () => {
     });
     const failures = seen.states.filter((c) => c.state === 'disconnected');
     expect(failures[0]!.detail).toMatch(/ECONNREFUSED.*retrying in \d+ ms/);
+    // The reason alone, the same on every attempt, so a repeat is recognised as one.
+    expect(failures[0]!.cause).toBe(`connect ECONNREFUSED 127.0.0.1:${port}`);
+    expect(failures.map((c) => c.cause)).toEqual(Array(3).fill(failures[0]!.cause));
     expect(failures.map((c) => c.retryInMs)).toEqual([
       expect.any(Number),
       expect.any(Number),

@@ -10,6 +10,7 @@ import {
   MODBUS_TEST_LANE,
   type ModbusLaneUnderTest,
 } from '../support/modbus-rpm-harness.js';
+import { waitFor } from '../support/wait-for.js';
 
 const cleanups: Array<() => Promise<void>> = [];
 afterEach(async () => {
@@ -137,11 +138,25 @@ describe('Modbus RPM driver ↔ simulator over Modbus TCP', () => {
     await lane.waitForPolls(2);
     await first.close();
     await lane.waitForEvents('connection', { where: (e) => e.state === 'disconnected' });
-    // Refused while it is down: the driver keeps trying with back-off.
-    await lane.waitForEvents('connection', { count: 3, where: (e) => e.state === 'connecting' });
+    // Refused while it is down: the driver keeps trying with back-off, and says so once.
+    const reconnects = () => lane.counters.get(`${MODBUS_TEST_LANE}.modbus.reconnects`);
+    await waitFor(() => reconnects() >= 4, { what: 'refused reconnect attempts' });
+    expect(lane.of('connection').map((e) => [e.state, e.reason])).toEqual([
+      ['connecting', undefined],
+      ['connected', undefined],
+      ['disconnected', 'lost'],
+      ['connecting', undefined],
+      ['disconnected', 'connect-failed'],
+    ]);
+    expect(lane.of('connection').at(-1)!.detail).toMatch(/ECONNREFUSED.*; retrying in \d+ ms$/);
 
     const second = await server({ port: first.port, model: first.model });
-    await lane.waitForEvents('connection', { count: 2, where: (e) => e.state === 'connected' });
+    const [, again] = await lane.waitForEvents('connection', {
+      count: 2,
+      where: (e) => e.state === 'connected',
+    });
+    expect(again!.attempts).toBeGreaterThanOrEqual(3);
+    expect(again!.detail).toBe(`connected after ${again!.attempts} attempts`);
     await lane.waitForPolls(2);
     second.model.passVehicle({ type: 'car', speedMps: 4 });
     await lane.waitForEvents('occupancy-end');

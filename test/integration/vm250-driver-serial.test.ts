@@ -91,10 +91,25 @@ describe('vm250 driver over a serial pty', () => {
       reason: 'link-lost',
       endedAbnormally: true,
     });
-    expect(log.states()).toEqual(['connecting', 'connected', 'disconnected']);
+    expect(
+      log
+        .ofKind('connection')
+        .slice(0, 3)
+        .map((e) => [e.state, e.reason]),
+    ).toEqual([
+      ['connecting', undefined],
+      ['connected', undefined],
+      ['disconnected', 'lost'],
+    ]);
     await waitFor(() => logger.records.filter((r) => r.msg === 'link still down').length >= 2, {
       what: 'reopen attempts while the port is gone',
     });
+    // The port is gone, not just closed: that is news once, and not again on every reopen attempt.
+    expect(log.states()).toEqual(['connecting', 'connected', 'disconnected', 'disconnected']);
+    expect(log.ofKind('connection')[3]).toMatchObject({ reason: 'connect-failed', attempts: 1 });
+    expect(log.ofKind('connection')[3]!.detail).toMatch(
+      /^cannot open: .*No such file.*; retrying in \d+ ms$/,
+    );
 
     // Plugged back in: same path, new pty behind it.
     const again = await plugIn();
@@ -103,12 +118,17 @@ describe('vm250 driver over a serial pty', () => {
     await waitFor(() => log.ofKind('occupancy-end').length === 3, { what: 'occupancy after reopen' });
     expect(log.ofKind('occupancy-start')[2]).toMatchObject({ seq: 3, partial: false });
     expect(log.ofKind('occupancy-end')[2]).toMatchObject({ seq: 3, reason: 'device-end', deviceIndex: 6 });
-    expect(log.states()).toEqual(['connecting', 'connected', 'disconnected', 'connected']);
+    expect(log.states()).toEqual(['connecting', 'connected', 'disconnected', 'disconnected', 'connected']);
+    expect(log.ofKind('connection').at(-1)!.detail).toMatch(/^opened serial:.* after \d+ attempts$/);
     expect(counters.get('lane.lane-s.link.disconnects')).toBe(1);
     expect(log.ofKind('bad-input')).toEqual([]);
 
     await Promise.all([driver.stop(), driver.stop()]);
-    expect(log.ofKind('connection').at(-1)).toMatchObject({ state: 'disconnected', detail: 'stopped' });
+    expect(log.ofKind('connection').at(-1)).toMatchObject({
+      state: 'disconnected',
+      detail: 'stopped',
+      reason: 'stopped',
+    });
     const count = log.events.length;
     again.sendLines(backgroundLines());
     await sleep(200);

@@ -162,6 +162,10 @@ describe('vm250 driver over TCP', () => {
     const endAt = h.log.events.findIndex((e) => e.kind === 'occupancy-end');
     expect(disconnectedAt).toBeGreaterThan(0);
     expect(disconnectedAt).toBeLessThan(endAt);
+    expect(h.log.events[disconnectedAt]).toMatchObject({
+      reason: 'lost',
+      retryInMs: expect.any(Number) as unknown,
+    });
 
     await waitFor(() => s.accepted === 2 && s.clients.size === 1 && connected(h), { what: 'reconnected' });
     expect(h.counters.get(`lane.${LANE}.link.disconnects`)).toBe(1);
@@ -226,14 +230,50 @@ describe('vm250 driver over TCP', () => {
       what: 'several failed attempts',
     });
     expect(h.log.states()).toEqual(['connecting', 'disconnected']);
-    expect(h.log.ofKind('connection')[1]!.detail).toMatch(/ECONNREFUSED.*retrying in \d+ ms/);
+    const failure = h.log.ofKind('connection')[1]!;
+    expect(failure.detail).toMatch(/ECONNREFUSED.*retrying in \d+ ms/);
+    expect(failure).toMatchObject({
+      reason: 'connect-failed',
+      attempts: 1,
+      retryInMs: expect.any(Number) as unknown,
+    });
 
     const s = await server(port);
     await waitFor(() => connected(h) && s.clients.size === 1, { what: 'connected once up' });
+    const up = h.log.ofKind('connection')[2]!;
+    const tries = h.logger.records.filter((r) => r.msg === 'link still down').length + 2;
+    expect(up).toMatchObject({
+      attempts: tries,
+      detail: `connected to tcp://127.0.0.1:${port} after ${tries} attempts`,
+    });
     s.sendLines([...backgroundLines(), ...occupancyLines({ index: 3 })]);
     await waitFor(() => h.log.ofKind('occupancy-end').length === 1);
     expect(h.log.ofKind('occupancy-end')[0]).toMatchObject({ seq: 1, deviceIndex: 3, reason: 'device-end' });
     expect(h.log.states()).toEqual(['connecting', 'disconnected', 'connected']);
+  });
+
+  it('reports a device that stays unreachable again after 5 minutes, with the attempt count', async () => {
+    const port = await freePort();
+    const clock = new ManualClock(1_700_000_000_000);
+    const h = startDriver(port, { clock });
+    const stillDown = () => h.logger.records.filter((r) => r.msg === 'link still down').length;
+    await waitFor(() => stillDown() >= 3, { what: 'several failed attempts' });
+    expect(h.log.states()).toEqual(['connecting', 'disconnected']);
+
+    clock.advance(4 * 60_000);
+    const before = stillDown();
+    await waitFor(() => stillDown() >= before + 2, { what: 'more failed attempts' });
+    expect(h.log.states()).toEqual(['connecting', 'disconnected']);
+
+    clock.advance(60_000);
+    await waitFor(() => h.log.states().length === 3, { what: 'the reminder' });
+    const [first, reminder] = h.log.ofKind('connection').slice(1);
+    expect(reminder).toMatchObject({ state: 'disconnected', reason: 'connect-failed' });
+    expect(reminder!.detail).toMatch(/ECONNREFUSED.*retrying in \d+ ms/);
+    // The first failure, the unreported ones, and this one (more may have failed since).
+    expect(reminder!.attempts).toBeGreaterThanOrEqual(before + 2 + 2);
+    expect(reminder!.attempts).toBeLessThanOrEqual(stillDown() + 2);
+    expect(reminder!.time - first!.time).toBeGreaterThanOrEqual(5 * 60_000);
   });
 
   it('stop() closes an open occupancy, reports the stop, is safe twice, and emits nothing after', async () => {
@@ -246,7 +286,11 @@ describe('vm250 driver over TCP', () => {
     await Promise.all([h.driver.stop(), h.driver.stop()]);
     await h.driver.stop();
     expect(h.log.ofKind('occupancy-end')).toEqual([expect.objectContaining({ reason: 'link-lost' })]);
-    expect(h.log.ofKind('connection').at(-1)).toMatchObject({ state: 'disconnected', detail: 'stopped' });
+    expect(h.log.ofKind('connection').at(-1)).toMatchObject({
+      state: 'disconnected',
+      detail: 'stopped',
+      reason: 'stopped',
+    });
     const count = h.log.events.length;
     await waitFor(() => s.clients.size === 0);
     await sleep(300);

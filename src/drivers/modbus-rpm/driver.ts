@@ -7,7 +7,9 @@
  * Health (SPEC §8): every failure is a counted, rate-limited-logged BadInputEvent and the lane
  * keeps polling; three consecutive timeouts mean the link is lost (occupancy closed as
  * 'link-lost', ConnectionEvent 'silent' then 'disconnected'), and the driver reconnects with
- * capped exponential back-off.
+ * capped exponential back-off. A device that cannot be reached is reported like a VM-250 link's:
+ * its first failed attempt, then only a new reason or a reminder ({@link LinkOutage}), not a
+ * connecting/disconnected pair per retry.
  */
 import type { Clock, TimerHandle } from '../../core/clock.js';
 import type { Counters } from '../../core/counters.js';
@@ -15,6 +17,7 @@ import { GatewayError, describeError } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
 import type {
   BadInputReason,
+  ConnectionEvent,
   ConnectionState,
   LaneDescriptor,
   LaneDriver,
@@ -22,6 +25,7 @@ import type {
   LaneEventSink,
 } from '../../domain/lane-events.js';
 import { createBackoff, type BackoffOptions } from '../transport/backoff.js';
+import { afterAttempts, LinkOutage } from '../transport/outage.js';
 import type { ModbusRtuAddress, ModbusTcpAddress } from '../transport/uri.js';
 import { createModbusSession, type ModbusSession, type ModbusSessionOptions } from './modbus-client.js';
 import { createMonitorTracker, type CountMode } from './monitor-tracker.js';
@@ -64,6 +68,8 @@ export interface ModbusRpmDriverOptions {
   /** Consecutive timeouts after which the link counts as lost. Default 3. */
   readonly timeoutsBeforeLinkLost?: number;
   readonly backoff?: BackoffOptions;
+  /** A device that stays unreachable for the same reason is reported again this often. Default 5 min. */
+  readonly outageReminderMs?: number;
   /** Spacing of background reports on an empty lane. Default 5000 ms. */
   readonly backgroundIntervalMs?: number;
   /** Minimum spacing of log lines for one kind of bad input. Default 10 000 ms. */
@@ -84,6 +90,7 @@ export function createModbusRpmDriver(options: ModbusRpmDriverOptions): LaneDriv
   const configuredUnit = options.unitId ?? options.address.unitId ?? 1;
   const makeSession = options.createSession ?? createModbusSession;
   const backoff = createBackoff(options.backoff);
+  const outage = new LinkOutage(options.outageReminderMs);
   const { unitId: _unit, ...endpoint } = options.address;
   const tracker = createMonitorTracker({
     lane,
@@ -115,8 +122,19 @@ export function createModbusRpmDriver(options: ModbusRpmDriverOptions): LaneDriv
   let consecutiveTimeouts = 0;
   const lastLog = new Map<string, { at: number; suppressed: number }>();
 
-  const connection = (state: ConnectionState, detail?: string): void =>
-    emit({ kind: 'connection', lane, time: clock.now(), state, ...(detail === undefined ? {} : { detail }) });
+  const connection = (
+    state: ConnectionState,
+    detail?: string,
+    more: Pick<ConnectionEvent, 'reason' | 'retryInMs' | 'attempts'> = {},
+  ): void =>
+    emit({
+      kind: 'connection',
+      lane,
+      time: clock.now(),
+      state,
+      ...(detail === undefined ? {} : { detail }),
+      ...more,
+    });
 
   const schedule = (ms: number, task: () => Promise<void>): void => {
     if (timer !== null) clock.clearTimeout(timer);
@@ -165,12 +183,15 @@ export function createModbusRpmDriver(options: ModbusRpmDriverOptions): LaneDriv
     return s === null ? Promise.resolve() : s.close();
   };
 
-  const reconnectLater = (): void => {
+  /** Schedule the next attempt; returns its delay. */
+  const reconnectLater = (): number => {
     const delay = backoff.next();
     counters.increment(`${lane}.modbus.reconnects`);
-    logger.info('reconnecting to Modbus RPM', { inMs: delay, attempt: backoff.attempt });
+    // The connection events say when it matters (the gateway logs them); this is every retry.
+    logger.debug('reconnecting to Modbus RPM', { inMs: delay, attempt: backoff.attempt });
     const ep = epoch;
     schedule(delay, () => connect(ep));
+    return delay;
   };
 
   /** Abandon the current link: close any occupancy, report, reconnect later. */
@@ -183,13 +204,15 @@ export function createModbusRpmDriver(options: ModbusRpmDriverOptions): LaneDriv
     if (silent) connection('silent', detail);
     emitAll(tracker.linkLost(clock.now()));
     void closeSession();
-    connection('disconnected', detail);
-    reconnectLater();
+    const delay = reconnectLater();
+    outage.lost(clock.now(), detail);
+    connection('disconnected', `${detail}; retrying in ${delay} ms`, { reason: 'lost', retryInMs: delay });
   };
 
   async function connect(ep: number): Promise<void> {
     if (ep !== epoch || !running) return;
-    connection('connecting');
+    // A retry after a failed attempt is not news: only its outcome may be.
+    if (outage.attempts === 0) connection('connecting');
     const s = makeSession({ endpoint, timeoutMs });
     session = s;
     try {
@@ -197,9 +220,17 @@ export function createModbusRpmDriver(options: ModbusRpmDriverOptions): LaneDriv
     } catch (error) {
       if (ep !== epoch || !running) return;
       session = null;
-      logger.warn('could not connect to Modbus RPM', { error: describeError(error) });
-      connection('disconnected', describeError(error));
-      reconnectLater();
+      const cause = describeError(error);
+      const delay = reconnectLater();
+      if (outage.failed(clock.now(), cause)) {
+        connection('disconnected', `${cause}; retrying in ${delay} ms`, {
+          reason: 'connect-failed',
+          attempts: outage.attempts,
+          retryInMs: delay,
+        });
+      } else {
+        logger.debug('Modbus RPM still unreachable', { error: cause, attempts: outage.attempts });
+      }
       return;
     }
     if (ep !== epoch || !running) {
@@ -209,7 +240,9 @@ export function createModbusRpmDriver(options: ModbusRpmDriverOptions): LaneDriv
     s.onClose((reason) => linkLost(ep, reason, false));
     consecutiveTimeouts = 0;
     location = null;
-    connection('connected');
+    const attempts = outage.up();
+    if (attempts > 1) connection('connected', afterAttempts('connected', attempts), { attempts });
+    else connection('connected');
     if (options.scanUnitIds === true) {
       const found = await scan(ep, s);
       if (ep !== epoch || !running) return;
@@ -360,6 +393,7 @@ export function createModbusRpmDriver(options: ModbusRpmDriverOptions): LaneDriv
       if (running) return Promise.resolve();
       running = true;
       epoch++;
+      outage.reset();
       const ep = epoch;
       schedule(0, () => connect(ep));
       return Promise.resolve();
@@ -373,7 +407,7 @@ export function createModbusRpmDriver(options: ModbusRpmDriverOptions): LaneDriv
       emitAll(tracker.linkLost(clock.now()));
       const hadSession = session !== null;
       await closeSession();
-      if (hadSession) connection('disconnected', 'driver stopped');
+      if (hadSession) connection('disconnected', 'driver stopped', { reason: 'stopped' });
     },
   };
 }

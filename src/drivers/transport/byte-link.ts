@@ -14,6 +14,11 @@ export interface LinkStateChange {
   readonly detail: string;
   /** For 'disconnected' while running: when the next attempt is due. Absent once stopped. */
   readonly retryInMs?: number;
+  /**
+   * For 'disconnected' while running: the reason alone, without the retry delay (which varies),
+   * e.g. "connect ECONNREFUSED 10.0.0.5:1601" — so a retry failing the same way is recognised.
+   */
+  readonly cause?: string;
   /** Set on the final 'disconnected' after stop(): no retry follows. */
   readonly stopped?: boolean;
 }
@@ -73,7 +78,7 @@ export class LinkListeners {
  */
 export interface MemoryLink extends ByteLink {
   deliver(data: Buffer | string): void;
-  setState(state: LinkState, detail?: string): void;
+  setState(state: LinkState, detail?: string, extra?: Pick<LinkStateChange, 'retryInMs' | 'cause'>): void;
   readonly written: Buffer[];
   readonly started: boolean;
 }
@@ -117,8 +122,8 @@ export function createMemoryLink(description = 'memory://test'): MemoryLink {
     deliver(data) {
       listeners.data(Buffer.from(data));
     },
-    setState(next, detail) {
-      setState(next, detail);
+    setState(next, detail, extra) {
+      setState(next, detail, extra);
     },
   };
 }

@@ -182,7 +182,12 @@ export abstract class ReconnectingLink<H> implements ByteLink {
   /** The attempt failed before it had a handle (e.g. settings refused synchronously). */
   protected retryLater(reason: string): void {
     const delay = this.backoff.next();
-    this.setState({ state: 'disconnected', detail: `${reason}; retrying in ${delay} ms`, retryInMs: delay });
+    this.setState({
+      state: 'disconnected',
+      detail: `${reason}; retrying in ${delay} ms`,
+      retryInMs: delay,
+      cause: reason,
+    });
     this.timer = this.clock.setTimeout(() => this.attemptNow(), delay);
   }
 

@@ -5,7 +5,8 @@
  *
  * - receipt times: every line of a chunk is stamped with `clock.now()` when the chunk arrives;
  * - connection events from the link's state, collapsed so a device that is down for a day
- *   does not emit a connecting/disconnected pair per retry;
+ *   does not emit a connecting/disconnected pair per retry: a failed attempt is reported when
+ *   it is news ({@link LinkOutage}: the first, a new reason, a reminder every 5 minutes);
  * - link lost → the open occupancy ends abnormally ('link-lost');
  * - silence: no line for `silenceIntervals` sample intervals (200 ms occupied, 5 s empty;
  *   SPEC §8) → one 'silent' event, and 'connected' again when lines resume;
@@ -18,6 +19,7 @@ import type { Counters } from '../../core/counters.js';
 import type { Logger } from '../../core/logger.js';
 import type {
   BadInputEvent,
+  ConnectionEvent,
   ConnectionState,
   LaneDescriptor,
   LaneDriver,
@@ -26,6 +28,7 @@ import type {
 } from '../../domain/lane-events.js';
 import type { ByteLink, LinkStateChange } from '../transport/byte-link.js';
 import { LineFramer, type LineDiscard } from '../transport/line-framer.js';
+import { afterAttempts, LinkOutage } from '../transport/outage.js';
 import { decodeLine } from './codec.js';
 import { createVm250Tracker, type Vm250Tracker } from './occupancy-tracker.js';
 
@@ -53,6 +56,8 @@ export interface Vm250DriverOptions {
   readonly maxLineLength?: number;
   /** Bad lines logged one by one per window; the rest are summed up once per window. Default 10 per 60 s. */
   readonly badInputLog?: { readonly burst?: number; readonly windowMs?: number };
+  /** A device that stays unreachable for the same reason is reported again this often. Default 5 min. */
+  readonly outageReminderMs?: number;
   /** Passed to the tracker. */
   readonly backgroundResumeCloseMs?: number;
   readonly gapFaultMs?: number;
@@ -99,6 +104,7 @@ export function createVm250Driver(options: Vm250DriverOptions): LaneDriver {
   let reported: ConnectionState | null = null;
   let connected = false;
   let silent = false;
+  const outage = new LinkOutage(options.outageReminderMs);
   /** Receipt time of the chunk being framed. */
   let receiptTime = 0;
   /** Last time the device said anything at all (a line or a discarded one). */
@@ -117,9 +123,14 @@ export function createVm250Driver(options: Vm250DriverOptions): LaneDriver {
     },
   });
 
-  const connection = (state: ConnectionState, time: number, detail: string) => {
+  const connection = (
+    state: ConnectionState,
+    time: number,
+    detail: string,
+    more: Pick<ConnectionEvent, 'reason' | 'retryInMs' | 'attempts'> = {},
+  ) => {
     reported = state;
-    emit({ kind: 'connection', lane, time, state, detail });
+    emit({ kind: 'connection', lane, time, state, detail, ...more });
   };
 
   const silenceAfterMs = () =>
@@ -140,22 +151,45 @@ export function createVm250Driver(options: Vm250DriverOptions): LaneDriver {
         // Only the first attempt is news; retries show up in the 'disconnected' detail and the log.
         if (reported === null) connection('connecting', now, change.detail);
         break;
-      case 'connected':
+      case 'connected': {
         // A partial line from the previous connection must not be glued to this one's first.
         framer.reset();
         connected = true;
         silent = false;
         lastActivity = now;
-        connection('connected', now, change.detail);
+        const attempts = outage.up();
+        connection(
+          'connected',
+          now,
+          afterAttempts(change.detail, attempts),
+          attempts > 1 ? { attempts } : {},
+        );
         break;
+      }
       case 'disconnected': {
         const wasConnected = connected;
         connected = false;
         silent = false;
         framer.reset();
         if (wasConnected) counters.increment(`${counterPrefix}link.disconnects`);
-        if (reported !== 'disconnected') connection('disconnected', now, change.detail);
-        else logger.debug('link still down', { detail: change.detail });
+        const cause = change.cause ?? change.detail;
+        const retry = change.retryInMs === undefined ? {} : { retryInMs: change.retryInMs };
+        if (change.stopped === true) {
+          // A link still retrying has nothing more to say when it is stopped.
+          if (reported !== 'disconnected')
+            connection('disconnected', now, change.detail, { reason: 'stopped' });
+        } else if (wasConnected) {
+          outage.lost(now, cause);
+          connection('disconnected', now, change.detail, { reason: 'lost', ...retry });
+        } else if (outage.failed(now, cause)) {
+          connection('disconnected', now, change.detail, {
+            reason: 'connect-failed',
+            attempts: outage.attempts,
+            ...retry,
+          });
+        } else {
+          logger.debug('link still down', { detail: change.detail, attempts: outage.attempts });
+        }
         if (tracker.occupied) tracker.linkLost(now);
         break;
       }
@@ -203,6 +237,7 @@ export function createVm250Driver(options: Vm250DriverOptions): LaneDriver {
       running = true;
       stopping = null;
       reported = null;
+      outage.reset();
       unsubscribe = [link.on('state', onLinkState), link.on('data', onData)];
       link.start();
       scheduleTick();

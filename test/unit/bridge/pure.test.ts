@@ -5,6 +5,7 @@ import { envelopeJson, isCloudEvent } from '../../../src/bridge/envelope.js';
 import { LaneEventMapper } from '../../../src/bridge/event-mapper.js';
 import { INITIAL_FACTS, laneStateOf, nextFacts } from '../../../src/bridge/lane-state.js';
 import { topicTree } from '../../../src/bridge/topics.js';
+import type { LaneEvent } from '../../../src/domain/lane-events.js';
 import { createUlidGenerator, ULID_PATTERN, ulidTime } from '../../../src/core/ulid.js';
 import { occupancyEvents, T0 } from './fixtures.js';
 
@@ -128,6 +129,32 @@ describe('event mapping', () => {
       class: 'alarm',
       data: { alarmId: 'lane-1:7' },
     });
+  });
+
+  it('publishes a device link change with why it went down and the attempts so far', () => {
+    const m = new LaneEventMapper('lane-1');
+    const connection = (e: object) =>
+      m
+        .laneEvent({ kind: 'connection', lane: 'lane-1', time: T0, ...e } as LaneEvent)
+        .flatMap((o) => (o.kind === 'event' && o.type === 'rpm.device.connection' ? [o.data] : []));
+    expect(connection({ state: 'connecting' })).toEqual([
+      { lane: 'lane-1', state: 'connecting', detail: null, reason: null, attempts: null },
+    ]);
+    const refused = 'connect ECONNREFUSED 10.0.0.5:1601; retrying in 250 ms';
+    expect(
+      connection({
+        state: 'disconnected',
+        detail: refused,
+        reason: 'connect-failed',
+        attempts: 1,
+        retryInMs: 250,
+      }),
+    ).toEqual([
+      { lane: 'lane-1', state: 'disconnected', detail: refused, reason: 'connect-failed', attempts: 1 },
+    ]);
+    expect(connection({ state: 'disconnected', detail: 'stopped', reason: 'stopped' })).toEqual([
+      { lane: 'lane-1', state: 'disconnected', detail: 'stopped', reason: 'stopped', attempts: null },
+    ]);
   });
 
   it('raises at the end when only the final verdict alarms, without turning an idle lane to alarm', () => {

@@ -235,6 +235,11 @@ describe('Modbus RPM driver runner', () => {
       await step(200);
     }
     expect(states(events)).toEqual(['connecting', 'connected', 'silent', 'disconnected']);
+    expect(events.filter((e) => e.kind === 'connection').at(-1)).toMatchObject({
+      reason: 'lost',
+      retryInMs: 100,
+      detail: '3 consecutive Modbus timeouts; retrying in 100 ms',
+    });
     expect(events.find((e) => e.kind === 'occupancy-end')).toMatchObject({
       seq: 1,
       reason: 'link-lost',
@@ -282,7 +287,53 @@ describe('Modbus RPM driver runner', () => {
       if (link.connects > before) connectsAt.push(clock.now());
     }
     expect(connectsAt).toEqual([0, 100, 300, 700]);
-    expect(states(events).at(-1)).toBe('connected');
+    // One report for the run of identical failures, and the count once connected.
+    expect(states(events)).toEqual(['connecting', 'disconnected', 'connected']);
+    const connection = events.filter((e) => e.kind === 'connection');
+    expect(connection[1]).toMatchObject({
+      reason: 'connect-failed',
+      attempts: 1,
+      retryInMs: 100,
+      detail: 'TRANSPORT_OPEN_FAILED: refused; retrying in 100 ms',
+    });
+    expect(connection[2]).toMatchObject({ attempts: 4, detail: 'connected after 4 attempts' });
+    await driver.stop();
+  });
+
+  it('reports a device that stays unreachable again after 5 minutes, with the attempt count', async () => {
+    const clock = new ManualClock(0);
+    const link = new ScriptedLink();
+    link.failConnects = 1000;
+    const events: LaneEvent[] = [];
+    const driver = createModbusRpmDriver({
+      lane: 'L',
+      address: { kind: 'modbus-tcp', host: 'rpm', port: 502 },
+      clock,
+      logger: silentLogger,
+      counters: new Counters(),
+      emit: (e) => events.push(e),
+      backoff: { initialMs: 100, maxMs: 10_000, jitter: 0 },
+      createSession: link.factory,
+    });
+    await driver.start();
+    clock.advance(0);
+    await settle();
+    // Every retry falls due on a multiple of 100 ms, so it fails at the time it was due.
+    for (let t = 0; t < 6 * 60_000; t += 100) {
+      clock.advance(100);
+      await settle();
+    }
+    const reports = events.flatMap((e) =>
+      e.kind === 'connection' && e.state === 'disconnected' ? [[e.time, e.attempts, e.reason]] : [],
+    );
+    // Attempts at 0, 100, 300, 700, 1500, 3100, 6300, 12 700, then every 10 s: the 37th, at
+    // 302 700 ms, is the first one 5 minutes after the report of the first.
+    expect(reports).toEqual([
+      [0, 1, 'connect-failed'],
+      [302_700, 37, 'connect-failed'],
+    ]);
+    expect(states(events)).toEqual(['connecting', 'disconnected', 'disconnected']);
+    expect(link.connects).toBe(42);
     await driver.stop();
   });
 
@@ -324,7 +375,10 @@ describe('Modbus RPM driver runner', () => {
     expect(events.filter((e) => e.kind === 'occupancy-end')).toMatchObject([
       { reason: 'link-lost', deviceIndex: 9 },
     ]);
-    expect(states(events).at(-1)).toBe('disconnected');
+    expect(events.filter((e) => e.kind === 'connection').at(-1)).toMatchObject({
+      state: 'disconnected',
+      reason: 'stopped',
+    });
     const requests = link.requests.length;
     await step(5000);
     expect(link.requests).toHaveLength(requests);

@@ -71,17 +71,89 @@ describe('vm250 driver on a memory link', () => {
     await driver.stop();
   });
 
-  it('emits one disconnected for a run of failed retries', async () => {
+  it('emits one disconnected for a run of failed retries, and counts them when it connects', async () => {
     const t = setup();
     await t.driver.start();
     for (let i = 0; i < 5; i++) {
-      t.link.setState('disconnected', `ECONNREFUSED; retrying in ${i} ms`);
+      t.link.setState('disconnected', `ECONNREFUSED; retrying in ${i} ms`, {
+        cause: 'ECONNREFUSED',
+        retryInMs: i,
+      });
       t.link.setState('connecting', `retry ${i}`);
     }
-    t.link.setState('connected');
+    t.link.setState('connected', 'connected to memory://test');
     expect(t.log.states()).toEqual(['connecting', 'disconnected', 'connected']);
-    expect(t.log.ofKind('connection')[1]!.detail).toBe('ECONNREFUSED; retrying in 0 ms');
+    expect(t.log.ofKind('connection')[1]).toMatchObject({
+      detail: 'ECONNREFUSED; retrying in 0 ms',
+      reason: 'connect-failed',
+      attempts: 1,
+      retryInMs: 0,
+    });
+    expect(t.log.ofKind('connection')[2]).toMatchObject({
+      attempts: 6,
+      detail: 'connected to memory://test after 6 attempts',
+    });
     await t.driver.stop();
+    expect(t.log.ofKind('connection').at(-1)).toMatchObject({ state: 'disconnected', reason: 'stopped' });
+  });
+
+  it('reports a failed retry again when its reason changes, or 5 minutes after the last report', async () => {
+    const t = setup();
+    await t.driver.start();
+    const fail = (cause: string) =>
+      t.link.setState('disconnected', `${cause}; retrying in 100 ms`, { cause, retryInMs: 100 });
+    fail('ECONNREFUSED');
+    fail('ECONNREFUSED');
+    fail('no connection within 5000 ms');
+    t.clock.advance(299_000);
+    fail('no connection within 5000 ms');
+    t.clock.advance(1000);
+    fail('no connection within 5000 ms');
+    expect(t.log.states()).toEqual(['connecting', 'disconnected', 'disconnected', 'disconnected']);
+    expect(
+      t.log
+        .ofKind('connection')
+        .slice(1)
+        .map((e) => [e.reason, e.attempts, e.detail]),
+    ).toEqual([
+      ['connect-failed', 1, 'ECONNREFUSED; retrying in 100 ms'],
+      ['connect-failed', 3, 'no connection within 5000 ms; retrying in 100 ms'],
+      ['connect-failed', 5, 'no connection within 5000 ms; retrying in 100 ms'],
+    ]);
+
+    // A link that was up and went is lost; the first failed attempt after it is news again.
+    t.link.setState('connected');
+    t.link.setState('disconnected', 'the device closed the connection; retrying in 100 ms', {
+      cause: 'the device closed the connection',
+      retryInMs: 100,
+    });
+    fail('ECONNREFUSED');
+    fail('ECONNREFUSED');
+    expect(t.log.ofKind('connection').slice(-3)).toEqual([
+      expect.objectContaining({ state: 'connected', attempts: 6 }),
+      expect.objectContaining({ state: 'disconnected', reason: 'lost', retryInMs: 100 }),
+      expect.objectContaining({ state: 'disconnected', reason: 'connect-failed', attempts: 1 }),
+    ]);
+    expect(t.log.ofKind('connection').at(-2)).not.toHaveProperty('attempts');
+    await t.driver.stop();
+  });
+
+  it('says why the link went down where it happened, whatever the detail says', async () => {
+    const t = setup();
+    await t.driver.start();
+    t.link.setState('disconnected', 'ECONNREFUSED; retrying in 250 ms');
+    t.link.setState('connected');
+    t.link.setState('disconnected', 'the device stopped answering; retrying in 250 ms');
+    t.link.setState('connected');
+    await t.driver.stop();
+    expect(t.log.ofKind('connection').map((e) => [e.state, e.reason])).toEqual([
+      ['connecting', undefined],
+      ['disconnected', 'connect-failed'],
+      ['connected', undefined],
+      ['disconnected', 'lost'],
+      ['connected', undefined],
+      ['disconnected', 'stopped'],
+    ]);
   });
 
   it('drops a partial line at link loss instead of gluing it to the next connection', async () => {
