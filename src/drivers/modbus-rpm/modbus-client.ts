@@ -118,6 +118,32 @@ export function createModbusSession(options: ModbusSessionOptions): ModbusSessio
     );
   };
 
+  /**
+   * Let go of a client's port; never rejects. TCP: destroy, not end(): a silent peer may never
+   * finish a graceful close, and a socket still connecting has nothing to end. Waits at most 1 s.
+   */
+  const release = (c: ModbusClient): Promise<void> =>
+    new Promise<void>((resolve) => {
+      let done = false;
+      const finish = (): void => {
+        if (done) return;
+        done = true;
+        resolve();
+      };
+      const timer = setTimeout(finish, 1000);
+      const closed = (): void => {
+        clearTimeout(timer);
+        finish();
+      };
+      try {
+        if (options.endpoint.kind === 'modbus-tcp') c.destroy(closed);
+        else c.close(closed);
+      } catch {
+        clearTimeout(timer);
+        finish();
+      }
+    });
+
   return {
     get isOpen() {
       return open;
@@ -157,6 +183,12 @@ export function createModbusSession(options: ModbusSessionOptions): ModbusSessio
           });
         }
       } catch (error) {
+        // Tear the half-made client down. modbus-serial answers a TCP connect timeout with an error but
+        // leaves the socket connecting: the kernel would go on retrying for minutes and might still
+        // connect, unseen, to a device that accepts only one or two clients, once per failed attempt.
+        // A serial port that failed to open holds nothing, but one found open is closed all the same.
+        // The client never became current, so its 'close'/'error' listeners stay silent.
+        if (endpoint.kind === 'modbus-tcp' || c.isOpen) await release(c);
         throw new GatewayError(
           'TRANSPORT_OPEN_FAILED',
           `could not open Modbus link to ${where}: ${asLibraryError(error).message ?? 'unknown'}`,
@@ -203,27 +235,7 @@ export function createModbusSession(options: ModbusSessionOptions): ModbusSessio
       if (c === null) return;
       closedByUs = true;
       open = false;
-      await new Promise<void>((resolve) => {
-        let done = false;
-        const finish = (): void => {
-          if (done) return;
-          done = true;
-          resolve();
-        };
-        const timer = setTimeout(finish, 1000);
-        const closed = (): void => {
-          clearTimeout(timer);
-          finish();
-        };
-        try {
-          // TCP: destroy, not end(): a silent peer may never finish a graceful close.
-          if (options.endpoint.kind === 'modbus-tcp') c.destroy(closed);
-          else c.close(closed);
-        } catch {
-          clearTimeout(timer);
-          finish();
-        }
-      });
+      await release(c);
     },
   };
 }
