@@ -165,7 +165,8 @@ export function createModbusSession(options: ModbusSessionOptions): ModbusSessio
       c.on('close', () => {
         if (client === c) linkClosed('link closed by peer');
       });
-      // For TCP the library turns this into the socket's connect/idle timeout; reset after connecting.
+      // For TCP the library also gives this to the socket as its idle timeout, which bounds the connect;
+      // the socket keeps it afterwards, harmlessly (the library's handler only matters while connecting).
       c.setTimeout(options.connectTimeoutMs ?? 5000);
       const endpoint = options.endpoint;
       try {
@@ -196,7 +197,7 @@ export function createModbusSession(options: ModbusSessionOptions): ModbusSessio
           { cause: error },
         );
       }
-      c.setTimeout(timeoutMs);
+      c.setTimeout(timeoutMs); // from here on: the per-request timeout only
       client = c;
       open = true;
     },
