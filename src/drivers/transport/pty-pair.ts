@@ -60,7 +60,10 @@ export function createPtyPair(options: PtyPairOptions = {}): Promise<PtyPair> {
 
   return new Promise<PtyPair>((resolve, reject) => {
     installExitHook();
-    const child = spawn(socat, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    // Its own process group: Ctrl-C in a terminal signals the whole foreground group, and socat
+    // dying at once would pull the pty from under a serial lane that is still being stopped (a
+    // clean stop logged as a lost link). Whoever made the pair closes it; the exit hook too.
+    const child = spawn(socat, args, { stdio: ['ignore', 'ignore', 'pipe'], detached: true });
     live.add(child);
     const devices: string[] = [];
     let stderrTail = '';
