@@ -210,6 +210,24 @@ describe("the gateway's log of a device link", () => {
     expect(g.named('device link lost')).toEqual([]);
   });
 
+  it('warns once when a Modbus TCP device that was up goes away', async () => {
+    const port = await freePort();
+    const address = `modbus-tcp://127.0.0.1:${port}`;
+    const sim = await startModbusRpmTcpServer({ seed: 'link-log-lost', host: '127.0.0.1', port });
+    let simClosed = false;
+    cleanups.push(() => (simClosed ? Promise.resolve() : sim.close()));
+    const g = await startGateway('modbus-rpm', address);
+    await waitFor(() => g.named('device link up').length > 0, { what: 'device link up' });
+    await sim.close();
+    simClosed = true;
+    await waitFor(() => g.named('device link lost').length > 0, { what: 'device link lost' });
+    // The gateway's line only: the driver does not add one of its own for the same loss.
+    expect(g.visible().filter((r) => r.level === 'warn')).toEqual([
+      expect.objectContaining({ msg: 'device link lost', lane: LANE, address }),
+    ]);
+    await g.gateway.stop();
+  });
+
   it('warns once about a serial path that does not exist, with the reason', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'gateway-link-log-serial-'));
     cleanups.push(() => Promise.resolve(rmSync(dir, { recursive: true, force: true })));

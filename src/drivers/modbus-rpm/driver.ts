@@ -200,7 +200,8 @@ export function createModbusRpmDriver(options: ModbusRpmDriverOptions): LaneDriv
     epoch++;
     if (timer !== null) clock.clearTimeout(timer);
     timer = null;
-    logger.warn('Modbus RPM link lost', { detail });
+    // The gateway logs the 'disconnected' event below (`device link lost`, warn); once is enough.
+    logger.debug('Modbus RPM link lost', { detail });
     if (silent) connection('silent', detail);
     emitAll(tracker.linkLost(clock.now()));
     void closeSession();
