@@ -44,11 +44,13 @@ export interface CommandServiceOptions {
 export class CommandService {
   constructor(private readonly o: CommandServiceOptions) {
     o.connection.on('connected', (version) => {
-      if (version !== 5) {
-        o.logger.warn(
-          'commands need MQTT 5 (response topic, correlation data, sender): under 3.1.1 every command is refused',
-        );
-      }
+      if (version === 5) return;
+      const message =
+        'commands need MQTT 5 (response topic, correlation data, sender): under 3.1.1 every command is refused';
+      // News only where someone is meant to command the gateway: with no sender allowed (the
+      // default, and the demo's embedded broker), every command is refused under any version.
+      if (o.policy.allowedSenders.length > 0) o.logger.warn(message);
+      else o.logger.info(message);
     });
     o.connection.on('message', (m) => {
       void this.handle(m);

@@ -8,6 +8,7 @@ import { createServer, type Server } from 'node:net';
 import { Aedes } from 'aedes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BridgeSettings } from '../../../src/bridge/bridge-settings.js';
+import { createMemoryLogger } from '../../../src/core/logger.js';
 import { Mosquitto } from '../../support/mosquitto.js';
 import { sleep, waitFor } from '../../support/wait-for.js';
 import { makeBridge, settings, subscriber } from './harness.js';
@@ -50,6 +51,22 @@ describe('MQTT versions', () => {
 
   it('speaks MQTT 3.1.1 with Mosquitto', async () => {
     expect(await deliversOne(broker.url, settings(broker.url, { mqtt: { protocol: '3.1.1' } }))).toBe(4);
+  });
+
+  it('under 3.1.1, warns that commands are refused only where senders are allowed to command', async () => {
+    for (const [allowedSenders, level] of [
+      [['central-ops'], 'warn'],
+      [[], 'info'], // no sender allowed: every command is refused whatever the version
+    ] as const) {
+      const s = settings(broker.url, { mqtt: { protocol: '3.1.1' } });
+      const logger = createMemoryLogger();
+      const { bridge } = makeBridge({ ...s, commands: { ...s.commands, allowedSenders } }, { logger });
+      await bridge.start();
+      await waitFor(() => bridge.connection.state === 'connected', { what: 'connected' });
+      await bridge.stop();
+      const said = logger.records.filter((r) => String(r.msg).startsWith('commands need MQTT 5'));
+      expect(said).toEqual([expect.objectContaining({ level })]);
+    }
   });
 });
 
