@@ -7,8 +7,9 @@ import type { Clock } from '../core/clock.js';
 import { Counters } from '../core/counters.js';
 import type { Logger } from '../core/logger.js';
 import type { GatewayConfig, LaneConfig } from '../config/schema.js';
-import type { ConnectionEvent, LaneDescriptor, LaneDriver, LaneEvent } from '../domain/lane-events.js';
+import type { LaneDescriptor, LaneDriver, LaneEvent } from '../domain/lane-events.js';
 import { createModbusRpmDriver } from '../drivers/modbus-rpm/driver.js';
+import { LinkLog } from './link-log.js';
 import { createSerialLink } from '../drivers/transport/serial-link.js';
 import { createTcpLink } from '../drivers/transport/tcp-link.js';
 import { parseDeviceAddress } from '../drivers/transport/uri.js';
@@ -160,7 +161,7 @@ function buildLane(
 ): LaneDriver {
   const logger = deps.logger.child({ lane: lane.id });
   // The address as configured: a mis-typed host, port or path is what the technician looks for.
-  const linkLogger = logger.child({ address: lane.address });
+  const linkLog = new LinkLog(logger.child({ address: lane.address }));
   // Thresholds can change while the lane runs (the console); they apply from the next vehicle.
   const recorder = createLiveRecorder(
     lane.id,
@@ -172,7 +173,7 @@ function buildLane(
   const emit = (event: LaneEvent): void => {
     // Reserve the number on disk before anything is published under it.
     if (event.kind === 'occupancy-start') sequences.used(lane.id, event.seq);
-    if (event.kind === 'connection') logLink(linkLogger, event);
+    if (event.kind === 'connection') linkLog.handle(event);
     recorder.handle(event);
     deps.onLaneEvent?.(event);
   };
@@ -224,44 +225,4 @@ function fanOut<T>(sinks: ReadonlyArray<(value: T) => void>): (value: T) => void
   return (value) => {
     for (const sink of sinks) sink(value);
   };
-}
-
-/**
- * A device link's changes in the log, for the technician reading it (events carry them too). The
- * drivers already leave out the retries that are not news (the same failure again), so every
- * event here is one line.
- */
-function logLink(logger: Logger, e: ConnectionEvent): void {
-  const fields = {
-    ...(e.detail === undefined ? {} : { detail: e.detail }),
-    ...(e.retryInMs === undefined ? {} : { retryInMs: e.retryInMs }),
-    ...(e.attempts === undefined ? {} : { attempts: e.attempts }),
-  };
-  switch (e.state) {
-    case 'connecting':
-      return;
-    case 'connected':
-      logger.info('device link up', fields);
-      return;
-    case 'silent':
-      logger.warn('device silent: no data for 3 sample intervals', fields);
-      return;
-    case 'disconnected':
-      switch (e.reason) {
-        // A lane stopped with the gateway is not a fault: the driver says so where the stop happens.
-        case 'stopped':
-          logger.info('device link closed', fields);
-          return;
-        case 'connect-failed':
-          logger.warn(
-            (e.attempts ?? 1) > 1 ? 'still cannot connect to device' : 'cannot connect to device',
-            fields,
-          );
-          return;
-        case 'lost':
-        case undefined:
-          logger.warn('device link lost', fields);
-          return;
-      }
-  }
 }

@@ -12,6 +12,7 @@
  * - stopping the gateway is a clean close (an explicit `reason: 'stopped'`), not a lost link.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -172,6 +173,47 @@ describe("the gateway's log of a device link", () => {
     expect(reminders.map((e) => e.attempts)).toEqual(warnings.map((w) => w.attempts));
     expect(reminders[1]!.time - reminders[0]!.time).toBeGreaterThanOrEqual(5 * 60_000);
     expect(reminders[2]!.time - reminders[1]!.time).toBeGreaterThanOrEqual(5 * 60_000);
+  });
+
+  it('says once that a link keeps dropping, then reminds every 5 minutes with the drops in between', async () => {
+    // A device that takes the connection and drops it at once (a one-client device already
+    // taken): each attempt is a real connection, accepted and closed.
+    const server = createServer((socket) => socket.destroy());
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    cleanups.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
+    const address = server.address();
+    const port = typeof address === 'object' && address !== null ? address.port : 0;
+    const clock = new ManualClock(1_700_000_000_000);
+    const g = await startGateway('vm250', `tcp://127.0.0.1:${port}`, clock);
+    const drops = () => g.connections().filter((e) => e.state === 'disconnected').length;
+    await waitFor(() => drops() >= 1, { what: 'the first drop' });
+    for (let second = 0; second < 11 * 60; second++) {
+      const before = drops();
+      const last = g
+        .connections()
+        .filter((e) => e.state === 'disconnected')
+        .at(-1)!;
+      clock.advance(1000);
+      // The retry fell due in this step: wait for it to be accepted and dropped.
+      if (clock.now() >= last.time + (last.retryInMs ?? 0))
+        await waitFor(() => drops() > before, { what: 'the next drop' });
+    }
+    const warnings = g.visible().filter((r) => r.level === 'warn');
+    expect(warnings.map((r) => r.msg)).toEqual([
+      'device link lost',
+      'device link keeps dropping',
+      'device link keeps dropping',
+      'device link keeps dropping',
+    ]);
+    expect(warnings[1]).toMatchObject({ drops: 2, upLessThanMs: 60_000 });
+    // Back-off caps at 10 s: some 30 drops between two reminders, each counted, none logged.
+    expect(Number(warnings[2]!.drops)).toBeGreaterThan(20);
+    expect(Number(warnings[3]!.drops)).toBeGreaterThan(20);
+    expect(1 + 2 + Number(warnings[2]!.drops) + Number(warnings[3]!.drops)).toBeLessThanOrEqual(drops());
+    // Its reconnects are quiet as well, after the first two.
+    expect(g.named('device link up')).toHaveLength(2);
+    // Every change is still a lane event (central sees them all).
+    expect(drops()).toBeGreaterThan(60);
   });
 
   it('warns once about a Modbus TCP device that refuses from the start, then logs the connection with its attempt count', async () => {
