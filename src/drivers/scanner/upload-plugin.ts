@@ -11,6 +11,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { STATUS_CODES } from 'node:http';
 import multipart from '@fastify/multipart';
+import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { GatewayError } from '../../core/errors.js';
 import { decodeImage, DEFAULT_LIMITS, type DecodeLimits } from '../../imaging/decode.js';
@@ -55,6 +56,32 @@ function fail(reply: FastifyReply, status: number, code: string, message: string
     .send({ statusCode: status, code, error: STATUS_CODES[status] ?? 'Error', message });
 }
 
+/**
+ * The route in the API's OpenAPI document, for the integrator of a scanner. Documentation only:
+ * no body schema (a multipart body is read by the handler, part by part, not validated whole),
+ * and only the 202 has a response schema (refusals are sent as they are, in the error shape).
+ */
+const UPLOAD_DOC = {
+  tags: ['scans'],
+  summary: "Upload a scan: the scanner's bearer token, or a technician's session",
+  description:
+    'multipart/form-data with a `meta` field (the JSON of an inbox sidecar: scanId, time, lane, ' +
+    'energies…; `files` may be omitted) and a `high` file part (16-bit PNG or TIFF), optionally ' +
+    '`low`, or a single `dicos` part. Refusals answer {statusCode, code, error, message} and close ' +
+    'the connection: 401 UPLOAD_UNAUTHORIZED (no valid token, checked before the body is read); ' +
+    '415 UPLOAD_INVALID (not multipart, checked before the body is read); 400 UPLOAD_INVALID or ' +
+    'SIDECAR_INVALID (parts or meta wrong); 413 UPLOAD_INVALID (a part too large); 422 IMAGE_CORRUPT, ' +
+    'IMAGE_UNSUPPORTED, IMAGE_TOO_LARGE or IMAGE_MISMATCH (the image); 409 SCAN_DUPLICATE (a scan id ' +
+    'already received; the first is kept); 503 UPLOAD_BUSY (too many uploads at once: retry shortly).',
+  security: [{ token: [] }, { session: [] }],
+  response: {
+    202: Type.Object(
+      { accepted: Type.Literal(true), scanId: Type.String() },
+      { description: 'Accepted: the analysis follows as an imaging.scan.analyzed event.' },
+    ),
+  },
+} as const;
+
 export const scanUploadPlugin: FastifyPluginAsync<ScanUploadOptions> = async (app, options) => {
   const tokens = options.tokens.filter((t) => t.length > 0).map(digest);
   const maxFile = options.maxFileBytes ?? 64 * 1024 * 1024;
@@ -77,7 +104,7 @@ export const scanUploadPlugin: FastifyPluginAsync<ScanUploadOptions> = async (ap
   const maxConcurrent = Math.max(1, options.maxConcurrent ?? 2);
   let active = 0;
 
-  app.post('/scans', { bodyLimit: 2 * maxFile + 256 * 1024 }, async (request, reply) => {
+  app.post('/scans', { bodyLimit: 2 * maxFile + 256 * 1024, schema: UPLOAD_DOC }, async (request, reply) => {
     if (!/;\s*boundary=/i.test(request.headers['content-type'] ?? ''))
       return fail(reply, 400, 'UPLOAD_INVALID', 'multipart/form-data without a boundary');
     if (active >= maxConcurrent) {

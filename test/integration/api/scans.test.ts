@@ -202,6 +202,16 @@ describe('scan upload', () => {
     if (res.statusCode === 202) expect(ingested.map((r) => r.scan.meta.scanId)).toEqual(['U-2']);
   });
 
+  it('is described in the OpenAPI document, with its parts and its refusals', async () => {
+    const spec = (
+      await app.inject({ url: '/api/docs/json', headers: { cookie: await api.cookie('viewer') } })
+    ).json<{ paths: Record<string, Record<string, Record<string, unknown>>> }>();
+    const op = spec.paths['/api/v1/scanners/lane-1/scans']?.post;
+    expect(op).toMatchObject({ tags: ['scans'], responses: { 202: expect.anything() as unknown } });
+    for (const word of ['meta', 'high', 'dicos', 'UPLOAD_UNAUTHORIZED', 'SCAN_DUPLICATE', 'UPLOAD_BUSY'])
+      expect(String(op?.description)).toContain(word);
+  });
+
   it('refuses a scan under an id it already has with 409, before accepting it', async () => {
     const image = await grey16Png();
     const before = ingested.length;
