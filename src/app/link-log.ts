@@ -11,6 +11,7 @@
  */
 import type { Logger } from '../core/logger.js';
 import type { ConnectionEvent } from '../domain/lane-events.js';
+import { causeOf } from '../drivers/transport/outage.js';
 
 /** A link lost after being up for less than this is a short session. */
 export const FLAP_UP_MS = 60_000;
@@ -72,7 +73,7 @@ export class LinkLog {
 
   private lost(e: ConnectionEvent, fields: Record<string, unknown>): void {
     // The reason alone: the retry delay in the detail varies from one drop to the next.
-    const cause = (e.detail ?? '').replace(/; retrying in \d+ ms$/, '');
+    const cause = causeOf(e.detail ?? '');
     const short = e.time - this.upAt < FLAP_UP_MS;
     this.shortDrops = short && cause === this.lastCause ? this.shortDrops + 1 : short ? 1 : 0;
     this.lastCause = cause;

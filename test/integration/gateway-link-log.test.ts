@@ -84,6 +84,14 @@ const failedAttempts = (g: Running): number =>
   g.logger.records.filter((r) => r.msg === 'link state' && r.state === 'disconnected' && r.lane === LANE)
     .length;
 
+/** Stopping the gateway is a clean close (reason `stopped`, logged at info), never a lost link. */
+async function expectCleanStop(g: Running): Promise<void> {
+  await g.gateway.stop();
+  expect(g.connections().at(-1)).toMatchObject({ state: 'disconnected', reason: 'stopped' });
+  expect(g.named('device link closed')).toEqual([expect.objectContaining({ level: 'info' })]);
+  expect(g.named('device link lost')).toEqual([]);
+}
+
 describe("the gateway's log of a device link", () => {
   it('logs a link that drops as lost, and stopping the gateway as a clean close', async () => {
     const device = await startTcpLineServer();
@@ -137,10 +145,7 @@ describe("the gateway's log of a device link", () => {
     });
     expect(g.named('cannot connect to device')).toHaveLength(1);
 
-    await g.gateway.stop();
-    expect(g.connections().at(-1)).toMatchObject({ state: 'disconnected', reason: 'stopped' });
-    expect(g.named('device link closed')).toEqual([expect.objectContaining({ level: 'info' })]);
-    expect(g.named('device link lost')).toEqual([]);
+    await expectCleanStop(g);
   });
 
   it('reminds at most every 5 minutes, with the attempt count, while the device stays unreachable', async () => {
@@ -246,10 +251,7 @@ describe("the gateway's log of a device link", () => {
     const attempts = reconnects() + 1;
     expect(up).toMatchObject({ level: 'info', attempts, detail: `connected after ${attempts} attempts` });
 
-    await g.gateway.stop();
-    expect(g.connections().at(-1)).toMatchObject({ state: 'disconnected', reason: 'stopped' });
-    expect(g.named('device link closed')).toEqual([expect.objectContaining({ level: 'info' })]);
-    expect(g.named('device link lost')).toEqual([]);
+    await expectCleanStop(g);
   });
 
   it('warns once when a Modbus TCP device that was up goes away', async () => {

@@ -25,7 +25,7 @@ import type {
   LaneEventSink,
 } from '../../domain/lane-events.js';
 import { createBackoff, type BackoffOptions } from '../transport/backoff.js';
-import { afterAttempts, LinkOutage } from '../transport/outage.js';
+import { afterAttempts, LinkOutage, retryingDetail } from '../transport/outage.js';
 import type { ModbusRtuAddress, ModbusTcpAddress } from '../transport/uri.js';
 import { createModbusSession, type ModbusSession, type ModbusSessionOptions } from './modbus-client.js';
 import { createMonitorTracker, type CountMode } from './monitor-tracker.js';
@@ -207,7 +207,7 @@ export function createModbusRpmDriver(options: ModbusRpmDriverOptions): LaneDriv
     void closeSession();
     const delay = reconnectLater();
     outage.lost(clock.now(), detail);
-    connection('disconnected', `${detail}; retrying in ${delay} ms`, { reason: 'lost', retryInMs: delay });
+    connection('disconnected', retryingDetail(detail, delay), { reason: 'lost', retryInMs: delay });
   };
 
   async function connect(ep: number): Promise<void> {
@@ -224,7 +224,7 @@ export function createModbusRpmDriver(options: ModbusRpmDriverOptions): LaneDriv
       const cause = describeError(error);
       const delay = reconnectLater();
       if (outage.failed(clock.now(), cause)) {
-        connection('disconnected', `${cause}; retrying in ${delay} ms`, {
+        connection('disconnected', retryingDetail(cause, delay), {
           reason: 'connect-failed',
           attempts: outage.attempts,
           retryInMs: delay,

@@ -59,3 +59,13 @@ export class LinkOutage {
 export function afterAttempts(detail: string, attempts: number): string {
   return attempts > 1 ? `${detail} after ${attempts} attempts` : detail;
 }
+
+/** A failed or lost link's detail, as every driver reports it: "connect ECONNREFUSED …; retrying in 250 ms". */
+export function retryingDetail(cause: string, delayMs: number): string {
+  return `${cause}; retrying in ${delayMs} ms`;
+}
+
+/** The cause in a {@link retryingDetail} (the delay varies from one attempt to the next), or the detail as it is. */
+export function causeOf(detail: string): string {
+  return detail.replace(/; retrying in \d+ ms$/, '');
+}

@@ -11,6 +11,7 @@
 import { SystemClock, type Clock, type TimerHandle } from '../../core/clock.js';
 import { silentLogger, type Logger } from '../../core/logger.js';
 import { createBackoff, type Backoff, type BackoffOptions } from './backoff.js';
+import { retryingDetail } from './outage.js';
 import {
   LinkListeners,
   type ByteLink,
@@ -184,7 +185,7 @@ export abstract class ReconnectingLink<H> implements ByteLink {
     const delay = this.backoff.next();
     this.setState({
       state: 'disconnected',
-      detail: `${reason}; retrying in ${delay} ms`,
+      detail: retryingDetail(reason, delay),
       retryInMs: delay,
       cause: reason,
     });

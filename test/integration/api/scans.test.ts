@@ -152,6 +152,19 @@ function grey16Png(): Promise<Buffer> {
 describe('scan upload', () => {
   const url = '/api/v1/scanners/lane-1/scans';
   const metaOnly = multipart([{ name: 'meta', value: JSON.stringify({ scanId: 'U-1' }) }]);
+  /** A 16-bit PNG scan under `scanId`, uploaded with the lane's token. */
+  const uploadWithToken = async (scanId: string) => {
+    const { payload, contentType } = multipart([
+      { name: 'meta', value: JSON.stringify({ scanId }) },
+      { name: 'high', value: await grey16Png(), filename: 'high.png' },
+    ]);
+    return app.inject({
+      method: 'POST',
+      url,
+      headers: { 'content-type': contentType, authorization: `Bearer ${TOKEN}` },
+      payload,
+    });
+  };
 
   it('refuses an upload without a session or token, with a wrong token, and from a wrong role', async () => {
     const headers = { 'content-type': metaOnly.contentType };
@@ -187,17 +200,7 @@ describe('scan upload', () => {
   });
 
   it('accepts a scan with the lane token', async () => {
-    const image = await grey16Png();
-    const { payload, contentType } = multipart([
-      { name: 'meta', value: JSON.stringify({ scanId: 'U-2' }) },
-      { name: 'high', value: image, filename: 'high.png' },
-    ]);
-    const res = await app.inject({
-      method: 'POST',
-      url,
-      headers: { 'content-type': contentType, authorization: `Bearer ${TOKEN}` },
-      payload,
-    });
+    const res = await uploadWithToken('U-2');
     expect([202, 422]).toContain(res.statusCode);
     if (res.statusCode === 202) expect(ingested.map((r) => r.scan.meta.scanId)).toEqual(['U-2']);
   });
@@ -213,18 +216,8 @@ describe('scan upload', () => {
   });
 
   it('refuses a scan under an id it already has with 409, before accepting it', async () => {
-    const image = await grey16Png();
     const before = ingested.length;
-    const { payload, contentType } = multipart([
-      { name: 'meta', value: JSON.stringify({ scanId: 'S-1' }) }, // stored above
-      { name: 'high', value: image, filename: 'high.png' },
-    ]);
-    const res = await app.inject({
-      method: 'POST',
-      url,
-      headers: { 'content-type': contentType, authorization: `Bearer ${TOKEN}` },
-      payload,
-    });
+    const res = await uploadWithToken('S-1'); // stored above
     expect(res.statusCode).toBe(409);
     expect(res.json()).toMatchObject({ code: 'SCAN_DUPLICATE' });
     expect(ingested).toHaveLength(before);

@@ -164,6 +164,29 @@ async function setup(overrides: Partial<ModbusRpmDriverOptions> = {}) {
   return { clock, link, events, counters, driver, step };
 }
 
+/**
+ * A driver started at time 0 whose first `failConnects` connects are refused, back-off from
+ * 100 ms up to `maxMs`, no jitter; nothing stepped yet (the tests time the retries themselves).
+ */
+async function refusing(failConnects: number, maxMs: number) {
+  const clock = new ManualClock(0);
+  const link = new ScriptedLink();
+  link.failConnects = failConnects;
+  const events: LaneEvent[] = [];
+  const driver = createModbusRpmDriver({
+    lane: 'L',
+    address: { kind: 'modbus-tcp', host: 'rpm', port: 502 },
+    clock,
+    logger: silentLogger,
+    counters: new Counters(),
+    emit: (e) => events.push(e),
+    backoff: { initialMs: 100, maxMs, jitter: 0 },
+    createSession: link.factory,
+  });
+  await driver.start();
+  return { clock, link, events, driver };
+}
+
 const states = (events: readonly LaneEvent[]): string[] =>
   events.flatMap((e) => (e.kind === 'connection' ? [e.state] : []));
 
@@ -262,21 +285,7 @@ describe('Modbus RPM driver runner', () => {
   });
 
   it('retries a refused connection with growing delays', async () => {
-    const clock = new ManualClock(0);
-    const link = new ScriptedLink();
-    link.failConnects = 3;
-    const events: LaneEvent[] = [];
-    const driver = createModbusRpmDriver({
-      lane: 'L',
-      address: { kind: 'modbus-tcp', host: 'rpm', port: 502 },
-      clock,
-      logger: silentLogger,
-      counters: new Counters(),
-      emit: (e) => events.push(e),
-      backoff: { initialMs: 100, maxMs: 1000, jitter: 0 },
-      createSession: link.factory,
-    });
-    await driver.start();
+    const { clock, link, events, driver } = await refusing(3, 1000);
     const connectsAt: number[] = [];
     for (let t = 0; t <= 1000; t += 10) {
       const before = link.connects;
@@ -301,21 +310,7 @@ describe('Modbus RPM driver runner', () => {
   });
 
   it('reports a device that stays unreachable again after 5 minutes, with the attempt count', async () => {
-    const clock = new ManualClock(0);
-    const link = new ScriptedLink();
-    link.failConnects = 1000;
-    const events: LaneEvent[] = [];
-    const driver = createModbusRpmDriver({
-      lane: 'L',
-      address: { kind: 'modbus-tcp', host: 'rpm', port: 502 },
-      clock,
-      logger: silentLogger,
-      counters: new Counters(),
-      emit: (e) => events.push(e),
-      backoff: { initialMs: 100, maxMs: 10_000, jitter: 0 },
-      createSession: link.factory,
-    });
-    await driver.start();
+    const { clock, link, events, driver } = await refusing(1000, 10_000);
     clock.advance(0);
     await settle();
     // Every retry falls due on a multiple of 100 ms, so it fails at the time it was due.
