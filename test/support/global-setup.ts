@@ -30,4 +30,6 @@ export default function setup(): void {
     if (!existsSync('dist/src/cli/main.js'))
       throw new Error('the build (tsc -p tsconfig.build.json) emitted nothing');
   }
+  // The rest of `npm run build`: the bin made executable, as `npx rpm-gateway` needs it.
+  execFileSync(process.execPath, ['scripts/bin-executable.mjs'], { stdio: 'inherit' });
 }
