@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SystemClock } from '../../../src/core/clock.js';
 import { Counters } from '../../../src/core/counters.js';
-import { silentLogger } from '../../../src/core/logger.js';
+import { createMemoryLogger, silentLogger } from '../../../src/core/logger.js';
 import { createPlcLink } from '../../../src/drivers/scanner/plc-link.js';
 import { ScannerPlcDriver, type ScannerEvent } from '../../../src/drivers/scanner/plc-driver.js';
 import { DEFAULT_PLC_MAP } from '../../../src/drivers/scanner/plc-map.js';
@@ -61,16 +61,17 @@ describe('scanner PLC over Modbus TCP, against the simulator', () => {
     await waitFor(() => driver!.status?.state === 'idle', { what: 'reset to idle' });
   });
 
-  it('survives a PLC that goes away and comes back', async () => {
+  it('survives a PLC that goes away and comes back, reporting the link once each way', async () => {
     server = await startScannerPlcServer();
     const port = server.port;
     const events: ScannerEvent[] = [];
+    const logger = createMemoryLogger();
     driver = new ScannerPlcDriver({
       link: createPlcLink({ kind: 'modbus-tcp', host: server.host, port }, { timeoutMs: 300 }),
       map: DEFAULT_PLC_MAP,
       pollMs: 50,
       clock: new SystemClock(),
-      logger: silentLogger,
+      logger,
       counters: new Counters(),
       onEvent: (e) => void events.push(e),
     });
@@ -81,11 +82,18 @@ describe('scanner PLC over Modbus TCP, against the simulator', () => {
       what: 'disconnect',
       timeoutMs: 15_000,
     });
+    // Several failed polls (50 ms, doubling to a 1.6 s cap), one warning: the rest within the reminder period.
+    await waitFor(() => driver!['failures'] >= 4, { what: 'four failed polls', timeoutMs: 15_000 });
+    const warnings = logger.records.filter((r) => r.level === 'warn');
+    expect(warnings.map((r) => r.msg)).toEqual(['scanner PLC poll failed']);
+    expect(warnings[0]).toMatchObject({ attempts: 1 });
     server = await startScannerPlcServer({ port });
-    const before = events.filter((e) => e.kind === 'connection' && e.state === 'connected').length;
-    await waitFor(
-      () => events.filter((e) => e.kind === 'connection' && e.state === 'connected').length > before,
-      { what: 'reconnect', timeoutMs: 20_000 },
-    );
+    await waitFor(() => driver!.link === 'connected', { what: 'reconnect', timeoutMs: 20_000 });
+    const links = events.flatMap((e) => (e.kind === 'connection' ? [`${e.state}: ${e.detail}`] : []));
+    expect(links).toEqual([
+      'connected: first attempt',
+      expect.stringMatching(/^disconnected: .*; retrying in \d+ ms$/),
+      expect.stringMatching(/^connected: after \d+ attempts$/),
+    ]);
   }, 40_000);
 });
