@@ -132,6 +132,8 @@ export function createGatewayHttp(file: GatewayConfig, deps: GatewayHttpDeps): G
       feed?.record(r);
       // New and newly linked scans go to the console's live feed (SPEC §6).
       if (r.type === 'imaging.scan.analyzed' || r.type === 'imaging.scan.linked') hub.publish('scan', r);
+      // A lane's scanner PLC changed state or lost / regained its link: its tile shows it.
+      else if (r.type === 'imaging.scanner.status') hub.publish('scanner', r);
     },
     async start() {
       if (server === null) throw new Error('attach the lanes before starting the HTTP server');

@@ -7,6 +7,7 @@ import type { GatewayConfig, LaneConfig } from '../config/schema.js';
 import type { AlarmState, SecondaryInspection } from '../alarm/lifecycle.js';
 import type { ConnectionState, FaultCode, LaneDescriptor } from '../domain/lane-events.js';
 import type { ReadScan } from '../drivers/scanner/adapter.js';
+import type { ScannerPlcView } from '../drivers/scanner/plc-driver.js';
 import type { ScanStore, StoredScan } from '../storage/scan-store.js';
 
 export const ROLES = ['viewer', 'operator', 'technician', 'admin'] as const;
@@ -168,7 +169,12 @@ export function isRole(value: unknown): value is Role {
 /** The lanes' cargo scanners as the API needs them (src/app/scanner-service.ts implements it). */
 export interface ScanPort {
   readonly store: ScanStore;
-  readonly lanes: readonly { readonly lane: string; readonly uploadTokens: readonly string[] }[];
+  readonly lanes: readonly {
+    readonly lane: string;
+    readonly uploadTokens: readonly string[];
+    /** The scanner's PLC as last polled; null when the lane's scanner has none configured. */
+    readonly plc: ScannerPlcView | null;
+  }[];
   /** Analyze, link, store and report an uploaded scan of `lane`. */
   ingest(lane: string, read: ReadScan): Promise<StoredScan>;
 }

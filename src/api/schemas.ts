@@ -6,7 +6,8 @@ import { Type, type TSchema } from '@sinclair/typebox';
 import { ADJUDICATION_CODES, MAX_NOTES_LENGTH, SECONDARY_INSPECTION } from '../alarm/lifecycle.js';
 import { ROLES } from './ports.js';
 
-const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
+const Nullable = <T extends TSchema>(schema: T, options: { description?: string } = {}) =>
+  Type.Union([schema, Type.Null()], options);
 const IsoTime = Type.String({ format: 'date-time', description: 'ISO 8601 time (UTC).' });
 
 export const RoleSchema = Type.Union(
@@ -48,6 +49,38 @@ export function Page<T extends TSchema>(item: T, title: string) {
 const NumberArray = Type.Array(Type.Number());
 const SetupValues = Type.Record(Type.String(), Type.Union([Type.Number(), Type.String(), Type.Null()]));
 
+/** A scanner PLC's status block (src/drivers/scanner/plc-map.ts; docs/imaging.md has the register map). */
+export const ScannerStatusSchema = Type.Object(
+  {
+    state: Type.Union(['idle', 'ready', 'scanning', 'fault', 'unknown'].map((s) => Type.Literal(s))),
+    stateCode: Type.Integer({ description: 'The raw state register (kept for an unknown state).' }),
+    interlockClosed: Type.Boolean(),
+    radiationOn: Type.Boolean(),
+    vehiclePresent: Type.Boolean(),
+    remoteEnabled: Type.Boolean(),
+    emergencyStop: Type.Boolean(),
+    scanCounter: Type.Integer(),
+    faultCode: Type.Integer({ description: '0: none; else site-specific.' }),
+    energyMode: Type.Integer({ description: '1 single, 2 dual energy.' }),
+    rawStatus: Type.Integer(),
+  },
+  { title: 'ScannerStatus' },
+);
+
+export const ScannerPlcSchema = Type.Object(
+  {
+    link: Type.Union(['connecting', 'connected', 'disconnected'].map((s) => Type.Literal(s))),
+    linkDetail: Nullable(Type.String(), {
+      description: 'Why the link is down ("…; retrying in 1000 ms"), or how it came up ("after 4 attempts").',
+    }),
+    status: Nullable(ScannerStatusSchema, {
+      description: 'The last status read, kept while the link is down; null before the first.',
+    }),
+    since: IsoTime,
+  },
+  { title: 'ScannerPlc' },
+);
+
 export const LaneSnapshotSchema = Type.Object(
   {
     id: Type.String(),
@@ -88,6 +121,11 @@ export const LaneSnapshotSchema = Type.Object(
       ),
     ),
     openAlarms: Type.Optional(Type.Integer()),
+    scannerPlc: Type.Optional(
+      Nullable(ScannerPlcSchema, {
+        description: "The lane's cargo scanner PLC as last polled; null without one.",
+      }),
+    ),
   },
   { title: 'Lane' },
 );

@@ -21,10 +21,7 @@ import { describeError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { ReadScan } from '../drivers/scanner/adapter.js';
 import { ScanInbox } from '../drivers/scanner/inbox.js';
-import { ScannerPlcDriver, type ScannerEvent } from '../drivers/scanner/plc-driver.js';
-import { createPlcLink } from '../drivers/scanner/plc-link.js';
-import { plcMap, type PlcMap, type ScannerStatus } from '../drivers/scanner/plc-map.js';
-import { parseDeviceAddress } from '../drivers/transport/uri.js';
+import type { ScannerPlcDriver, ScannerPlcView } from '../drivers/scanner/plc-driver.js';
 import { createAnalyzer, overlayPng, previewPng, type Analyzer } from '../imaging/analyzer.js';
 import {
   fuse,
@@ -36,6 +33,7 @@ import {
 import { loadModel } from '../imaging/model-store.js';
 import { createWorkerRunner, type ScoreRunner } from '../imaging/onnx-runtime.js';
 import type { ScanAnalyzedData } from '../imaging/types.js';
+import { buildLanePlc } from './scanner-plc.js';
 import { openDatabase, type Db } from '../storage/database.js';
 import { duplicateScanError, ScanStore, type StoredScan } from '../storage/scan-store.js';
 
@@ -53,7 +51,8 @@ export interface ScannerServiceDeps {
 export interface ScannerLaneInfo {
   readonly lane: string;
   readonly uploadTokens: readonly string[];
-  readonly status: ScannerStatus | null;
+  /** The scanner's PLC, when the lane has one configured. */
+  readonly plc: ScannerPlcView | null;
 }
 
 export interface ScannerService {
@@ -115,7 +114,7 @@ export function createScannerService(config: GatewayConfig, deps: ScannerService
           await service.ingest(lane.id, read);
         },
       }),
-      plc: sc.plc === undefined ? null : buildPlc(sc.plc, lane.id, logger, deps),
+      plc: sc.plc === undefined ? null : buildLanePlc(sc.plc, lane.id, logger, deps),
       recent: [],
       waiting: new Map(),
       open: null,
@@ -194,7 +193,7 @@ export function createScannerService(config: GatewayConfig, deps: ScannerService
       return [...lanes.values()].map((l) => ({
         lane: l.lane,
         uploadTokens: l.config.uploadTokens,
-        status: l.plc?.status ?? null,
+        plc: l.plc?.view() ?? null,
       }));
     },
     record(record) {
@@ -325,51 +324,4 @@ function toStored(
     overlayPath,
     previewPath,
   };
-}
-
-function buildPlc(
-  plc: NonNullable<ScannerConfig['plc']>,
-  lane: string,
-  logger: Logger,
-  deps: ScannerServiceDeps,
-): ScannerPlcDriver {
-  const address = parseDeviceAddress(plc.address);
-  if (address.kind !== 'modbus-tcp' && address.kind !== 'modbus-rtu')
-    throw new Error(`scanner PLC of ${lane} needs a modbus address`);
-  const { unitId, ...endpoint } = address;
-  return new ScannerPlcDriver({
-    link: createPlcLink(endpoint),
-    map: mapFrom(plc.map),
-    unitId,
-    pollMs: plc.pollMs,
-    clock: deps.clock,
-    logger,
-    counters: deps.counters,
-    onEvent: (e: ScannerEvent) => {
-      if (e.kind === 'status')
-        logger.info('scanner status', { state: e.status.state, faultCode: e.status.faultCode });
-      else if (e.kind === 'connection') logger.info(`scanner PLC ${e.state}`);
-      else if (e.kind === 'scan-completed') deps.counters.increment('scanner.plc.scans');
-    },
-  });
-}
-
-/** The site's register map: the configuration's overrides on the project's map. */
-export function mapFrom(o: NonNullable<ScannerConfig['plc']>['map']): PlcMap {
-  if (o === undefined) return plcMap();
-  const states =
-    o.states === undefined
-      ? undefined
-      : Object.fromEntries(Object.entries(o.states).map(([k, v]) => [Number(k), v]));
-  const base = plcMap({
-    ...(o.base === undefined ? {} : { base: o.base }),
-    ...(o.offsets === undefined ? {} : { offsets: o.offsets }),
-    ...(o.bits === undefined ? {} : { bits: o.bits }),
-    ...(states === undefined ? {} : { states }),
-    ...(o.signature === undefined ? {} : { signature: o.signature }),
-  });
-  const commands = { ...base.commands, ...o.commands };
-  // The block read covers every register the map names.
-  const length = Math.max(...Object.values(base.offsets).map((v) => v + 1), base.offsets.scanCounter + 2);
-  return { ...base, commands, length };
 }

@@ -65,7 +65,10 @@ export interface EventBridge {
   occupancy(lane: string, record: OccupancyRecordInput): void;
   /** The gateway's decision found an alarm on the decisive sample. */
   alarmDecision(lane: string, decision: AlarmDecisionInput): void;
-  /** A scanner output record: `imaging.scan.analyzed` / `imaging.scan.linked` on the scan's lane. */
+  /**
+   * A scanner output record on its lane: `imaging.scan.analyzed` / `imaging.scan.linked`, or
+   * `imaging.scanner.status` (the PLC's status or link changed).
+   */
   scan(record: ScanRecordInput): void;
   /** Any other event (e.g. imaging.scan.analyzed); resolves when it is committed. */
   publish(event: {
@@ -236,8 +239,8 @@ export function createEventBridge(settings: BridgeSettings, deps: EventBridgeDep
     scan(record) {
       const message = scanMessage(record, deps.clock.now());
       if (message === null) {
-        logger.warn('scan record without a lane: not published', {
-          scanId: record.scanId,
+        logger.warn('scanner record without a lane: not published', {
+          scanId: record.scanId ?? null,
           type: record.type,
         });
         return;

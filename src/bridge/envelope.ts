@@ -17,6 +17,8 @@ export const EVENT_TYPES = [
   'imaging.scan.analyzed',
   // This project's addition: a scan analyzed before its vehicle's occupancy record, now linked.
   'imaging.scan.linked',
+  // This project's addition: the lane's scanner PLC changed state or lost / regained its link.
+  'imaging.scanner.status',
   'lane.state.changed',
 ] as const;
 

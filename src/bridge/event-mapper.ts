@@ -68,10 +68,14 @@ export interface OccupancyRecordInput {
   readonly [key: string]: unknown;
 }
 
-/** The scanner service's output records (src/app/scanner-service.ts): the fields the mapping reads. */
+/**
+ * The scanner service's output records (src/app/scanner-service.ts, scanner-plc.ts): a scan
+ * analyzed or linked, or a change of the scanner PLC's status or link. The fields the mapping reads.
+ */
 export interface ScanRecordInput {
-  readonly type: 'imaging.scan.analyzed' | 'imaging.scan.linked';
-  readonly scanId: string;
+  readonly type: 'imaging.scan.analyzed' | 'imaging.scan.linked' | 'imaging.scanner.status';
+  /** The scan's id (not on `imaging.scanner.status`). */
+  readonly scanId?: string;
   readonly lane: string | null;
   readonly time: string | null;
   readonly fusion?: {
@@ -83,7 +87,11 @@ export interface ScanRecordInput {
 }
 
 export function isScanRecord(record: { readonly type?: unknown }): record is ScanRecordInput {
-  return record.type === 'imaging.scan.analyzed' || record.type === 'imaging.scan.linked';
+  return (
+    record.type === 'imaging.scan.analyzed' ||
+    record.type === 'imaging.scan.linked' ||
+    record.type === 'imaging.scanner.status'
+  );
 }
 
 /**

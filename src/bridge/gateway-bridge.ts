@@ -23,7 +23,7 @@ export interface GatewayBridge {
   laneEvent(event: LaneEvent): void;
   /**
    * Every output record; occupancy records become rpm.occupancy.completed, scanner records
-   * imaging.scan.analyzed / imaging.scan.linked.
+   * imaging.scan.analyzed / imaging.scan.linked / imaging.scanner.status.
    */
   record(record: { readonly type?: unknown; readonly lane?: unknown }): void;
   attach(lanes: readonly LaneDescriptor[]): void;

@@ -283,4 +283,27 @@ describe.skipIf(!existsSync(CHROMIUM))('operator console in Chromium', () => {
       await page.locator('#toast').getByRole('button', { name: 'Dismiss' }).click();
     await shot(page, 'scan', true);
   }, 120_000);
+
+  it("a lane tile shows its cargo scanner's PLC live: its state, then a fault with its code", async () => {
+    const page = browser.pages()[0] ?? (await browser.newPage());
+    if (!(await page.locator('#whoami').isVisible())) await login(page, 'olga', PASSWORD);
+    await page.goto(`${base}#/`);
+    const line = page.locator('[data-lane="lane-1"] [data-scanner]');
+    await line.waitFor();
+    await expect.poll(() => line.getAttribute('data-scanner')).toMatch(/^(idle|ready|scanning)$/);
+    expect(await line.textContent()).toMatch(/^X-ray: (idle|ready|scanning)/);
+    // A lane without a scanner has no such line.
+    expect(await page.locator('[data-lane="lane-2"] [data-scanner]').count()).toBe(0);
+
+    scanner!.model.fault(42);
+    const fault = page.locator('[data-lane="lane-1"] [data-scanner="fault"]', { hasText: 'fault code 42' });
+    await fault.waitFor({ timeout: 15_000 });
+    if (await page.locator('#toast').isVisible())
+      await page.locator('#toast').getByRole('button', { name: 'Dismiss' }).click();
+    await shot(page, 'scanner-fault');
+    scanner!.model.write(scanner!.model.map.commands.reset);
+    await page
+      .locator('[data-lane="lane-1"] [data-scanner]:not([data-scanner="fault"])')
+      .waitFor({ timeout: 15_000 });
+  });
 });

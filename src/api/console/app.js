@@ -211,6 +211,13 @@ function connectFeed() {
   es.addEventListener('scan', (ev) => {
     if (state.view?.onScan) state.view.onScan(JSON.parse(ev.data));
   });
+  es.addEventListener('scanner', (ev) => {
+    const { lane, link, linkDetail, status, since } = JSON.parse(ev.data);
+    const l = state.lanes.get(lane);
+    if (!l) return;
+    l.scannerPlc = { link, linkDetail, status, since };
+    refreshLanes();
+  });
   es.addEventListener('audit', (ev) => {
     if (state.view?.onAudit) state.view.onAudit(JSON.parse(ev.data));
   });
@@ -300,6 +307,44 @@ function laneTile(l) {
           { class: 'error' },
           [...(l.activeFaults || []), l.tamper ? 'tamper' : ''].filter(Boolean).join(', '),
         )
+      : '',
+    scannerLine(l.scannerPlc),
+  );
+}
+
+// The lane's cargo scanner as its PLC reports it: state, what needs attention, or a lost link.
+const SCANNER_BADGE = { idle: 'idle', ready: 'idle', scanning: 'occupied', fault: 'fault' };
+function scannerLine(p) {
+  if (!p) return '';
+  const s = p.status;
+  if (p.link !== 'connected') {
+    const last = s ? ` (last: ${s.state})` : '';
+    const what =
+      p.link === 'connecting' ? 'connecting to PLC…' : `PLC link down since ${time(p.since)}${last}`;
+    return h(
+      'div',
+      {
+        class: p.link === 'connecting' ? 'muted' : 'error',
+        'data-scanner': p.link,
+        title: p.linkDetail ?? '',
+      },
+      'X-ray: ',
+      what,
+    );
+  }
+  if (!s) return h('div', { class: 'muted', 'data-scanner': 'connected' }, 'X-ray: PLC connected');
+  const notes = [
+    s.state === 'fault' ? `fault code ${s.faultCode}` : '',
+    s.emergencyStop ? 'EMERGENCY STOP' : '',
+    s.radiationOn ? 'radiation on' : '',
+  ].filter(Boolean);
+  return h(
+    'div',
+    { 'data-scanner': s.state },
+    'X-ray: ',
+    h('span', { class: `badge ${SCANNER_BADGE[s.state] ?? ''} state` }, s.state),
+    notes.length
+      ? h('span', { class: s.state === 'fault' || s.emergencyStop ? 'error' : '' }, ` ${notes.join(', ')}`)
       : '',
   );
 }

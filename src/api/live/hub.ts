@@ -3,7 +3,8 @@
  * audit entries; each connected console subscribes. Publishing never blocks or throws: a slow
  * subscriber is the subscriber's problem (the SSE route drops clients that stop reading).
  */
-export type LiveEventType = 'lane' | 'sample' | 'occupancy' | 'alarm' | 'config' | 'audit' | 'scan';
+export type LiveEventType =
+  'lane' | 'sample' | 'occupancy' | 'alarm' | 'config' | 'audit' | 'scan' | 'scanner';
 
 export interface LiveEvent {
   readonly type: LiveEventType;

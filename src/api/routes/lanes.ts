@@ -1,6 +1,6 @@
 /**
  * Lanes and their live state (SPEC §6: lane tiles). Each lane carries the alarm thresholds in
- * effect and its count of open alarms, so a tile needs one request.
+ * effect, its count of open alarms and its cargo scanner's PLC status, so a tile needs one request.
  */
 import { Type } from '@sinclair/typebox';
 import type { ApiContext } from '../context.js';
@@ -15,6 +15,7 @@ export function laneView(ctx: ApiContext, snapshot: LaneSnapshot) {
     ...snapshot,
     ...(config ? { alarm: { ...config.alarm } } : {}),
     openAlarms: ctx.alarms.openCounts()[snapshot.id] ?? 0,
+    scannerPlc: ctx.scans?.lanes.find((l) => l.lane === snapshot.id)?.plc ?? null,
   };
 }
 

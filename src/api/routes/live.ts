@@ -2,7 +2,8 @@
  * The live feed (SPEC §6) as Server-Sent Events: plain HTTP, passes proxies, reconnects by itself
  * in the browser, and carries the session cookie like any request. Events: `hello` (the lanes at
  * connection), `lane` (state changes), `sample` (count samples while a lane is occupied, unless
- * `?samples=false`), `occupancy`, `alarm`, `config`, `audit`. A comment line every 15 s keeps
+ * `?samples=false`), `occupancy`, `alarm`, `config`, `audit`, `scan` (a cargo scan analyzed or
+ * linked), `scanner` (a scanner PLC's status or link changed). A comment line every 15 s keeps
  * idle proxies from closing the stream.
  *
  * A client that stops reading is dropped once 1 MiB is waiting for it: the gateway never buffers
@@ -27,7 +28,8 @@ export const liveRoutes: ApiPlugin = (app, { ctx }) => {
     {
       schema: {
         tags: ['live'],
-        summary: 'Server-Sent Events: lane states, samples, occupancies, alarms, config and audit',
+        summary:
+          'Server-Sent Events: lane states, samples, occupancies, alarms, config, audit, scans and scanner status',
         querystring: Type.Object(
           { samples: Type.Optional(Type.Boolean({ default: true, description: 'Include count samples.' })) },
           { additionalProperties: false },

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApiApp } from '../../../src/api/app.js';
 import type { ScanPort } from '../../../src/api/ports.js';
 import type { ReadScan } from '../../../src/drivers/scanner/adapter.js';
+import type { ScannerPlcView } from '../../../src/drivers/scanner/plc-driver.js';
 import { ScanStore, type StoredScan } from '../../../src/storage/scan-store.js';
 import { createTestApi, type TestApi } from './harness.js';
 
@@ -37,6 +38,26 @@ function multipart(parts: { name: string; value: string | Buffer; filename?: str
   chunks.push(Buffer.from(`--${boundary}--\r\n`));
   return { payload: Buffer.concat(chunks), contentType: `multipart/form-data; boundary=${boundary}` };
 }
+
+/** lane-1's scanner PLC as the scanner service reports it: faulted, then its link lost. */
+const PLC: ScannerPlcView = {
+  link: 'disconnected',
+  linkDetail: 'connect ECONNREFUSED 127.0.0.1:1502; retrying in 1000 ms',
+  status: {
+    state: 'fault',
+    stateCode: 3,
+    interlockClosed: false,
+    radiationOn: false,
+    vehiclePresent: false,
+    remoteEnabled: true,
+    emergencyStop: true,
+    scanCounter: 41,
+    faultCode: 17,
+    energyMode: 2,
+    rawStatus: 0x18,
+  },
+  since: '2024-05-01T10:05:00.000Z',
+};
 
 beforeAll(async () => {
   api = await createTestApi();
@@ -76,7 +97,7 @@ beforeAll(async () => {
   });
   const scans: ScanPort = {
     store,
-    lanes: [{ lane: 'lane-1', uploadTokens: [TOKEN] }],
+    lanes: [{ lane: 'lane-1', uploadTokens: [TOKEN], plc: PLC }],
     ingest: (_lane, read) => {
       ingested.push(read);
       return Promise.resolve(scan);
@@ -91,6 +112,18 @@ afterAll(async () => {
 });
 
 describe('scan routes', () => {
+  it("shows each lane's scanner PLC status on the lane, for every role", async () => {
+    const cookie = await api.cookie('viewer');
+    const lanes = (await app.inject({ url: '/api/v1/lanes', headers: { cookie } })).json<
+      Array<{ id: string; scannerPlc: unknown }>
+    >();
+    expect(lanes.map((l) => [l.id, l.scannerPlc])).toEqual([['lane-1', PLC]]);
+    const one = (await app.inject({ url: '/api/v1/lanes/lane-1', headers: { cookie } })).json<{
+      scannerPlc: unknown;
+    }>();
+    expect(one.scannerPlc).toEqual(PLC);
+  });
+
   it('refuses every scan route without a session', async () => {
     for (const url of [
       '/api/v1/scans',

@@ -23,7 +23,7 @@ beforeAll(async () => {
     ...api.ctx,
     scans: {
       store: new ScanStore(api.db),
-      lanes: [{ lane: 'lane-1', uploadTokens: [UPLOAD_TOKEN] }],
+      lanes: [{ lane: 'lane-1', uploadTokens: [UPLOAD_TOKEN], plc: null }],
       ingest: () => Promise.reject(new Error('no scan is accepted in these tests')),
     },
   });

@@ -100,6 +100,15 @@ describe('a subscriber written from docs/events.md', () => {
       fusion,
     });
     bridge.scan({ type: 'imaging.scan.linked', scanId: 's-1', lane: 'lane-1', time: null, fusion });
+    // The lane's scanner PLC faulted (src/app/scanner-plc.ts).
+    bridge.scan({
+      type: 'imaging.scanner.status',
+      lane: 'lane-1',
+      time: null,
+      link: 'connected',
+      linkDetail: 'first attempt',
+      status: { state: 'fault', faultCode: 42, emergencyStop: false },
+    });
     await bridge.whenDelivered();
     await waitFor(() => follower.events.some((e) => e.type === 'imaging.scan.linked'), {
       what: 'scan linked',
@@ -108,8 +117,17 @@ describe('a subscriber written from docs/events.md', () => {
       expect.arrayContaining([
         'rpm/v1/port-alpha/lane-1/events/imaging.scan.analyzed',
         'rpm/v1/port-alpha/lane-1/events/imaging.scan.linked',
+        'rpm/v1/port-alpha/lane-1/events/imaging.scanner.status',
       ]),
     );
+    await waitFor(() => follower.events.some((e) => e.type === 'imaging.scanner.status'), {
+      what: 'scanner status',
+    });
+    expect(follower.events.find((e) => e.type === 'imaging.scanner.status')!.data).toMatchObject({
+      lane: 'lane-1',
+      link: 'connected',
+      status: { state: 'fault', faultCode: 42 },
+    });
     const analyzedEvent = follower.events.find((e) => e.type === 'imaging.scan.analyzed')!;
     expect(analyzedEvent.data).toMatchObject({ scanId: 's-1', lane: 'lane-1', fusion: { priority: 'high' } });
     // The same event delivered twice (at least once) is dropped by id.

@@ -183,11 +183,52 @@ describe('scanner service', () => {
     expect((linked!.fusion as { priority: string }).priority).toBe('normal');
   }, 60_000);
 
-  it('polls the scanner PLC when one is configured', async () => {
+  it('polls the scanner PLC and reports its status and link as they change', async () => {
     plc = await startScannerPlcServer({});
     service = build({ plc: { address: `modbus-tcp://127.0.0.1:${plc.port}?unitId=1`, pollMs: 100 } });
     await service.start();
-    const status = await waitFor(() => service!.lanes[0]!.status, { timeoutMs: 10_000, what: 'PLC status' });
-    expect(status.state).toBe('idle');
-  }, 30_000);
+    const view = await waitFor(() => service!.lanes[0]!.plc?.status && service!.lanes[0]!.plc, {
+      timeoutMs: 10_000,
+      what: 'PLC status',
+    });
+    expect(view).toMatchObject({ link: 'connected', linkDetail: 'first attempt', status: { state: 'idle' } });
+    const statusRecords = () => records.filter((r) => r.type === 'imaging.scanner.status');
+    // The link came up and the first status was read: one record each, on the lane.
+    expect(
+      statusRecords().map((r) => [r.lane, r.link, (r.status as { state?: string } | null)?.state]),
+    ).toEqual([
+      ['lane-1', 'connected', undefined],
+      ['lane-1', 'connected', 'idle'],
+    ]);
+
+    plc.model.fault(17);
+    const fault = await waitFor(
+      () => statusRecords().find((r) => (r.status as { state: string } | null)?.state === 'fault'),
+      { timeoutMs: 10_000, what: 'fault record' },
+    );
+    expect(fault).toMatchObject({ lane: 'lane-1', link: 'connected', status: { faultCode: 17 } });
+    expect(fault.time).toBe(fault.since);
+
+    // The PLC goes away: one record for the link, the last status kept; no record per retry.
+    const port = plc.port;
+    await plc.close();
+    plc = null;
+    const down = await waitFor(() => statusRecords().find((r) => r.link === 'disconnected'), {
+      timeoutMs: 15_000,
+      what: 'link down record',
+    });
+    expect(down).toMatchObject({ status: { state: 'fault', faultCode: 17 } });
+    expect(down.linkDetail).toMatch(/retrying in \d+ ms$/);
+    const count = statusRecords().length;
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    expect(statusRecords().length).toBe(count);
+    expect(service.lanes[0]!.plc).toMatchObject({ link: 'disconnected', status: { state: 'fault' } });
+
+    plc = await startScannerPlcServer({ port });
+    const up = await waitFor(() => statusRecords().find((r, i) => i >= count && r.link === 'connected'), {
+      timeoutMs: 20_000,
+      what: 'link up record',
+    });
+    expect(up.linkDetail).toMatch(/^after \d+ attempts$/);
+  }, 60_000);
 });

@@ -31,6 +31,30 @@ const analyzed: ScanRecordInput = {
 };
 
 describe('scan events', () => {
+  it('maps imaging.scanner.status (a PLC change) to an ordinary event on the lane, at the change time', () => {
+    const record: ScanRecordInput = {
+      type: 'imaging.scanner.status',
+      lane: 'lane-1',
+      time: '2024-05-01T10:00:02.000Z',
+      link: 'disconnected',
+      linkDetail: 'connect ECONNREFUSED 127.0.0.1:502; retrying in 1000 ms',
+      status: null,
+      since: '2024-05-01T10:00:02.000Z',
+    };
+    expect(isScanRecord(record)).toBe(true);
+    const m = scanMessage(record, T0 + 99_000);
+    if (m === null || m.kind !== 'event') throw new Error('no event');
+    expect(m).toMatchObject({
+      type: 'imaging.scanner.status',
+      lane: 'lane-1',
+      time: T0 + 2000,
+      class: 'event',
+    });
+    const { type: _type, ...fields } = record;
+    expect(m.data).toEqual(fields);
+    expect(EVENT_TYPES).toContain('imaging.scanner.status');
+  });
+
   it('maps imaging.scan.analyzed to its CloudEvent on the lane, at the scan time, with the record as data', () => {
     const m = scanMessage(analyzed, T0 + 99_000);
     expect(m).not.toBeNull();

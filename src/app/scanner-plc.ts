@@ -1,0 +1,100 @@
+/**
+ * A lane's scanner PLC in the running gateway (SPEC §1.3; docs/imaging.md "Scanner status"): the
+ * driver on the site's register map, and what it reports made visible. Whenever the scanner's
+ * status (state, status bits, fault code, scan counter) or its link changes, an
+ * `imaging.scanner.status` record goes through the gateway's output — to the console's lane tile
+ * and live feed, and as an event to central command — so a scanner fault, an emergency stop or
+ * a PLC that stopped answering is seen by the people who have to act on it, not only logged.
+ */
+import type { ScannerConfig } from '../config/schema.js';
+import type { Clock } from '../core/clock.js';
+import type { Counters } from '../core/counters.js';
+import type { Logger } from '../core/logger.js';
+import { ScannerPlcDriver, type ScannerEvent, type ScannerPlcView } from '../drivers/scanner/plc-driver.js';
+import { createPlcLink } from '../drivers/scanner/plc-link.js';
+import { plcMap, type PlcMap } from '../drivers/scanner/plc-map.js';
+import { parseDeviceAddress } from '../drivers/transport/uri.js';
+
+/** The output record of a change (the bridge publishes it as the `imaging.scanner.status` event). */
+export interface ScannerStatusRecord extends ScannerPlcView {
+  readonly type: 'imaging.scanner.status';
+  readonly lane: string;
+  /** ISO time of the change (= `since`). */
+  readonly time: string;
+}
+
+export interface LanePlcDeps {
+  readonly clock: Clock;
+  readonly counters: Counters;
+  readonly output: (record: Record<string, unknown>) => void;
+}
+
+export function isScannerStatusRecord(record: { readonly type?: unknown }): record is ScannerStatusRecord {
+  return record.type === 'imaging.scanner.status';
+}
+
+export function buildLanePlc(
+  plc: NonNullable<ScannerConfig['plc']>,
+  lane: string,
+  logger: Logger,
+  deps: LanePlcDeps,
+): ScannerPlcDriver {
+  const address = parseDeviceAddress(plc.address);
+  if (address.kind !== 'modbus-tcp' && address.kind !== 'modbus-rtu')
+    throw new Error(`scanner PLC of ${lane} needs a modbus address`);
+  const { unitId, ...endpoint } = address;
+  const changed = (): void => {
+    const view = driver.view();
+    const record: ScannerStatusRecord = { type: 'imaging.scanner.status', lane, time: view.since, ...view };
+    deps.output(record as unknown as Record<string, unknown>);
+  };
+  const driver: ScannerPlcDriver = new ScannerPlcDriver({
+    link: createPlcLink(endpoint),
+    map: mapFrom(plc.map),
+    unitId,
+    pollMs: plc.pollMs,
+    clock: deps.clock,
+    logger,
+    counters: deps.counters,
+    onEvent: (e: ScannerEvent) => {
+      if (e.kind === 'status') {
+        const s = e.status;
+        const news =
+          e.previous === null || e.previous.state !== s.state || e.previous.faultCode !== s.faultCode;
+        // A fault or an emergency stop is a warning for whoever reads the log; other changes info.
+        const level = s.state === 'fault' || s.emergencyStop ? 'warn' : 'info';
+        if (news || s.emergencyStop !== e.previous?.emergencyStop)
+          logger[level]('scanner status', {
+            state: s.state,
+            faultCode: s.faultCode,
+            emergencyStop: s.emergencyStop,
+          });
+        changed();
+      } else if (e.kind === 'connection') {
+        logger.info(`scanner PLC ${e.state}`, { detail: e.detail });
+        changed();
+      } else if (e.kind === 'scan-completed') deps.counters.increment('scanner.plc.scans');
+    },
+  });
+  return driver;
+}
+
+/** The site's register map: the configuration's overrides on the project's map. */
+export function mapFrom(o: NonNullable<ScannerConfig['plc']>['map']): PlcMap {
+  if (o === undefined) return plcMap();
+  const states =
+    o.states === undefined
+      ? undefined
+      : Object.fromEntries(Object.entries(o.states).map(([k, v]) => [Number(k), v]));
+  const base = plcMap({
+    ...(o.base === undefined ? {} : { base: o.base }),
+    ...(o.offsets === undefined ? {} : { offsets: o.offsets }),
+    ...(o.bits === undefined ? {} : { bits: o.bits }),
+    ...(states === undefined ? {} : { states }),
+    ...(o.signature === undefined ? {} : { signature: o.signature }),
+  });
+  const commands = { ...base.commands, ...o.commands };
+  // The block read covers every register the map names.
+  const length = Math.max(...Object.values(base.offsets).map((v) => v + 1), base.offsets.scanCounter + 2);
+  return { ...base, commands, length };
+}
