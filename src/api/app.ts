@@ -27,6 +27,7 @@ import { laneRoutes } from './routes/lanes.js';
 import { liveRoutes } from './routes/live.js';
 import { occupancyRoutes } from './routes/occupancies.js';
 import { scanRoutes, scanUploadRoutes } from './routes/scans.js';
+import { scannerRoutes } from './routes/scanner.js';
 import { healthRoutes, metricsRoutes } from './routes/ops.js';
 import { userRoutes } from './routes/users.js';
 import type { ApiTypeProvider } from './type-provider.js';
@@ -178,6 +179,7 @@ export async function buildApiApp(ctx: ApiContext): Promise<FastifyInstance> {
     await guarded.register(userRoutes, { ctx });
     await guarded.register(metricsRoutes, { ctx });
     await guarded.register(scanRoutes, { ctx });
+    await guarded.register(scannerRoutes, { ctx });
     if (ctx.imaging !== undefined) await guarded.register(ctx.imaging);
   });
 

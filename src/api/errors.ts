@@ -31,6 +31,7 @@ export const API_ERROR_CODES = {
       '(often: too many cookies for this host); the connection is closed.',
   },
   RATE_LIMITED: { status: 429, text: 'Too many attempts; wait and try again.' },
+  DEVICE_ERROR: { status: 502, text: 'The device did not take the command; the message says why.' },
   NOT_AVAILABLE: { status: 503, text: 'This part of the gateway is not running.' },
   INTERNAL: { status: 500, text: 'The gateway failed to answer; the error is logged.' },
 } as const;
@@ -85,6 +86,7 @@ const REASON: Record<number, string> = {
   431: 'Request Header Fields Too Large',
   429: 'Too Many Requests',
   500: 'Internal Server Error',
+  502: 'Bad Gateway',
   503: 'Service Unavailable',
 };
 
@@ -113,6 +115,9 @@ const GATEWAY_TO_API: Partial<Record<ErrorCode, ApiErrorCode>> = {
   ALARM_COMMAND_INVALID: 'VALIDATION_FAILED',
   ALARM_USER_MISSING: 'VALIDATION_FAILED',
   CONFIG_INVALID: 'CONFIG_INVALID',
+  SCANNER_NOT_FOUND: 'NOT_FOUND',
+  SCANNER_COMMAND_REFUSED: 'CONFLICT',
+  SCANNER_COMMAND_FAILED: 'DEVICE_ERROR',
 };
 
 /** Every error leaves as ErrorSchema; validation errors list every problem with its path. */

@@ -8,6 +8,7 @@ import type { AlarmState, SecondaryInspection } from '../alarm/lifecycle.js';
 import type { ConnectionState, FaultCode, LaneDescriptor } from '../domain/lane-events.js';
 import type { ReadScan } from '../drivers/scanner/adapter.js';
 import type { ScannerPlcView } from '../drivers/scanner/plc-driver.js';
+import type { ScannerCommand } from '../drivers/scanner/plc-map.js';
 import type { ScanStore, StoredScan } from '../storage/scan-store.js';
 
 export const ROLES = ['viewer', 'operator', 'technician', 'admin'] as const;
@@ -177,4 +178,9 @@ export interface ScanPort {
   }[];
   /** Analyze, link, store and report an uploaded scan of `lane`. */
   ingest(lane: string, read: ReadScan): Promise<StoredScan>;
+  /**
+   * Write a command to `lane`'s scanner PLC; GatewayError SCANNER_NOT_FOUND (no PLC),
+   * SCANNER_COMMAND_REFUSED (its state does not allow it), SCANNER_COMMAND_FAILED (the write).
+   */
+  command(lane: string, command: ScannerCommand): Promise<ScannerPlcView>;
 }

@@ -9,10 +9,11 @@
 import type { ScannerConfig } from '../config/schema.js';
 import type { Clock } from '../core/clock.js';
 import type { Counters } from '../core/counters.js';
+import { describeError, GatewayError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { ScannerPlcDriver, type ScannerEvent, type ScannerPlcView } from '../drivers/scanner/plc-driver.js';
 import { createPlcLink } from '../drivers/scanner/plc-link.js';
-import { plcMap, type PlcMap } from '../drivers/scanner/plc-map.js';
+import { plcMap, type PlcMap, type ScannerCommand, type ScannerStatus } from '../drivers/scanner/plc-map.js';
 import { parseDeviceAddress } from '../drivers/transport/uri.js';
 
 /** The output record of a change (the bridge publishes it as the `imaging.scanner.status` event). */
@@ -77,6 +78,65 @@ export function buildLanePlc(
     },
   });
   return driver;
+}
+
+/** The scanner state each command starts from; `stop` from any state but `fault`. */
+const COMMAND_FROM: Readonly<Record<ScannerCommand, readonly string[]>> = {
+  arm: ['idle'],
+  start: ['ready'],
+  stop: ['idle', 'ready', 'scanning', 'unknown'],
+  reset: ['fault'],
+};
+
+/**
+ * Why the gateway will not send `command` to a scanner in this state, or null. X-ray equipment:
+ * nothing is written to a PLC whose state is not known now (link down, nothing read yet), that
+ * its site has not put under remote control (the `remoteEnabled` bit), or that is in emergency
+ * stop (only `stop`); and a command its state does not take is refused in words here rather than
+ * written and silently ignored by the PLC.
+ */
+export function commandRefusal(view: ScannerPlcView, command: ScannerCommand): string | null {
+  const s = view.status;
+  if (view.link !== 'connected')
+    return `the scanner's PLC is not connected (${view.linkDetail ?? view.link})`;
+  if (s === null) return "no status has been read from the scanner's PLC yet";
+  if (!s.remoteEnabled) return 'the scanner is under local control: its PLC does not enable remote commands';
+  if (s.emergencyStop && command !== 'stop') return 'the scanner is in emergency stop';
+  if (!COMMAND_FROM[command].includes(s.state))
+    return `the scanner is ${stateWords(s)}: '${command}' does not apply`;
+  return null;
+}
+
+function stateWords(s: ScannerStatus): string {
+  if (s.state === 'fault') return `in fault (code ${s.faultCode})`;
+  if (s.state === 'unknown') return `in an unknown state (code ${s.stateCode})`;
+  return s.state;
+}
+
+/**
+ * Write `command` to the lane's PLC unless {@link commandRefusal} says no. Resolves once the PLC
+ * took the write, with the view as it stands (the new state comes with the next poll, as an
+ * `imaging.scanner.status` record).
+ */
+export async function commandPlc(
+  driver: ScannerPlcDriver,
+  lane: string,
+  command: ScannerCommand,
+): Promise<ScannerPlcView> {
+  const refusal = commandRefusal(driver.view(), command);
+  if (refusal !== null)
+    throw new GatewayError('SCANNER_COMMAND_REFUSED', `${lane}: ${refusal}`, { lane, command });
+  try {
+    await driver.command(command);
+  } catch (error) {
+    throw new GatewayError(
+      'SCANNER_COMMAND_FAILED',
+      `${lane}: the scanner's PLC did not take '${command}': ${describeError(error)}`,
+      { lane, command },
+      { cause: error },
+    );
+  }
+  return driver.view();
 }
 
 /** The site's register map: the configuration's overrides on the project's map. */

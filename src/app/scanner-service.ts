@@ -17,11 +17,12 @@ import type { GatewayConfig, ScannerConfig } from '../config/schema.js';
 import type { LaneEvent } from '../domain/lane-events.js';
 import type { Clock } from '../core/clock.js';
 import type { Counters } from '../core/counters.js';
-import { describeError } from '../core/errors.js';
+import { describeError, GatewayError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { ReadScan } from '../drivers/scanner/adapter.js';
 import { ScanInbox } from '../drivers/scanner/inbox.js';
 import type { ScannerPlcDriver, ScannerPlcView } from '../drivers/scanner/plc-driver.js';
+import type { ScannerCommand } from '../drivers/scanner/plc-map.js';
 import { createAnalyzer, overlayPng, previewPng, type Analyzer } from '../imaging/analyzer.js';
 import {
   fuse,
@@ -33,7 +34,7 @@ import {
 import { loadModel } from '../imaging/model-store.js';
 import { createWorkerRunner, type ScoreRunner } from '../imaging/onnx-runtime.js';
 import type { ScanAnalyzedData } from '../imaging/types.js';
-import { buildLanePlc } from './scanner-plc.js';
+import { buildLanePlc, commandPlc } from './scanner-plc.js';
 import { openDatabase, type Db } from '../storage/database.js';
 import { duplicateScanError, ScanStore, type StoredScan } from '../storage/scan-store.js';
 
@@ -64,6 +65,8 @@ export interface ScannerService {
   laneEvent(event: LaneEvent): void;
   /** Analyze, link, store and report one scan of `lane` (the inbox and the upload route call this). */
   ingest(lane: string, read: ReadScan): Promise<StoredScan>;
+  /** Send a command to a lane's scanner PLC (scanner-plc.ts says when it is refused). */
+  command(lane: string, command: ScannerCommand): Promise<ScannerPlcView>;
   start(): Promise<void>;
   stop(): Promise<void>;
 }
@@ -243,6 +246,16 @@ export function createScannerService(config: GatewayConfig, deps: ScannerService
       if (event.kind !== 'occupancy-start') return;
       const lane = lanes.get(event.lane);
       if (lane !== undefined) lane.open = { seq: event.seq, start: event.time };
+    },
+    command(laneId, command) {
+      const plc = lanes.get(laneId)?.plc;
+      if (!plc) {
+        const error = new GatewayError('SCANNER_NOT_FOUND', `lane ${laneId} has no scanner PLC`, {
+          lane: laneId,
+        });
+        return Promise.reject(error);
+      }
+      return commandPlc(plc, laneId, command);
     },
     ingest(laneId, read) {
       const lane = lanes.get(laneId);

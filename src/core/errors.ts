@@ -38,6 +38,10 @@ export const ERROR_CODES = {
   ALARM_COMMAND_INVALID:
     'An alarm command carries an invalid field (time, secondary inspection, notes, cursor).',
   ALARM_CONFLICT: 'The alarm changed since the caller read it (optimistic concurrency check failed).',
+  SCANNER_NOT_FOUND: 'The lane has no scanner PLC to command.',
+  SCANNER_COMMAND_REFUSED:
+    'The scanner PLC is not in a state that takes this command (link down, local control, emergency stop, wrong state).',
+  SCANNER_COMMAND_FAILED: 'The scanner PLC did not take the command (the write failed).',
   CLASSIFIER_MODEL_INVALID:
     'The trained classifier model is missing, unreadable, or does not match its recorded hash.',
 } as const;

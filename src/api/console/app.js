@@ -308,13 +308,51 @@ function laneTile(l) {
           [...(l.activeFaults || []), l.tamper ? 'tamper' : ''].filter(Boolean).join(', '),
         )
       : '',
-    scannerLine(l.scannerPlc),
+    scannerLine(l.id, l.scannerPlc),
   );
+}
+
+// Commands the scanner's state takes, for the roles that may send them (the gateway checks both
+// again); none when its PLC is under local control or in emergency stop (only stop then).
+const SCANNER_COMMANDS = {
+  idle: [['arm', 'Arm']],
+  ready: [
+    ['start', 'Start scan'],
+    ['stop', 'Stop'],
+  ],
+  scanning: [['stop', 'Stop']],
+  fault: [['reset', 'Reset fault']],
+};
+function scannerButtons(laneId, s) {
+  if (!s.remoteEnabled) return [];
+  const crew = canDo('operator', 'technician', 'admin');
+  const tech = canDo('technician', 'admin');
+  return (SCANNER_COMMANDS[s.state] ?? [])
+    .filter(([command]) => (command === 'reset' ? tech : crew) && (!s.emergencyStop || command === 'stop'))
+    .map(([command, label]) =>
+      h(
+        'button',
+        { type: 'button', class: 'small', onclick: () => scannerCommand(laneId, command, label) },
+        label,
+      ),
+    );
+}
+
+async function scannerCommand(laneId, command, label) {
+  try {
+    await api(`/api/v1/lanes/${encodeURIComponent(laneId)}/scanner/command`, {
+      method: 'POST',
+      body: { command },
+    });
+    toast(`${laneId} scanner: ${label.toLowerCase()} sent`);
+  } catch (e) {
+    if (e.message !== 'unauthenticated') toast(`${laneId} scanner: ${e.message}`);
+  }
 }
 
 // The lane's cargo scanner as its PLC reports it: state, what needs attention, or a lost link.
 const SCANNER_BADGE = { idle: 'idle', ready: 'idle', scanning: 'occupied', fault: 'fault' };
-function scannerLine(p) {
+function scannerLine(laneId, p) {
   if (!p) return '';
   const s = p.status;
   if (p.link !== 'connected') {
@@ -343,6 +381,7 @@ function scannerLine(p) {
     { 'data-scanner': s.state },
     'X-ray: ',
     h('span', { class: `badge ${SCANNER_BADGE[s.state] ?? ''} state` }, s.state),
+    ...scannerButtons(laneId, s),
     notes.length
       ? h('span', { class: s.state === 'fault' || s.emergencyStop ? 'error' : '' }, ` ${notes.join(', ')}`)
       : '',

@@ -102,6 +102,7 @@ beforeAll(async () => {
       ingested.push(read);
       return Promise.resolve(scan);
     },
+    command: () => Promise.reject(new Error('no scanner command in these tests')),
   };
   app = await buildApiApp({ ...api.ctx, scans });
 });

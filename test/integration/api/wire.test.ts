@@ -25,6 +25,7 @@ beforeAll(async () => {
       store: new ScanStore(api.db),
       lanes: [{ lane: 'lane-1', uploadTokens: [UPLOAD_TOKEN], plc: null }],
       ingest: () => Promise.reject(new Error('no scan is accepted in these tests')),
+      command: () => Promise.reject(new Error('no scanner command in these tests')),
     },
   });
   await app.listen({ host: '127.0.0.1', port: 0 });
