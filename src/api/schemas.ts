@@ -73,6 +73,10 @@ export const ScannerPlcSchema = Type.Object(
     linkDetail: Nullable(Type.String(), {
       description: 'Why the link is down ("…; retrying in 1000 ms"), or how it came up ("after 4 attempts").',
     }),
+    problem: Nullable(Type.String(), {
+      description:
+        'Why the last block read could not be decoded (the site register map does not match the PLC); null when it could.',
+    }),
     status: Nullable(ScannerStatusSchema, {
       description: 'The last status read, kept while the link is down; null before the first.',
     }),

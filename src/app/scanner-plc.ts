@@ -74,6 +74,9 @@ export function buildLanePlc(
       } else if (e.kind === 'connection') {
         logger.info(`scanner PLC ${e.state}`, { detail: e.detail });
         changed();
+      } else if (e.kind === 'bad-input') {
+        logger.warn('scanner PLC status block not understood: check the register map', { reason: e.detail });
+        changed();
       } else if (e.kind === 'scan-completed') deps.counters.increment('scanner.plc.scans');
     },
   });
@@ -90,15 +93,16 @@ const COMMAND_FROM: Readonly<Record<ScannerCommand, readonly string[]>> = {
 
 /**
  * Why the gateway will not send `command` to a scanner in this state, or null. X-ray equipment:
- * nothing is written to a PLC whose state is not known now (link down, nothing read yet), that
- * its site has not put under remote control (the `remoteEnabled` bit), or that is in emergency
- * stop (only `stop`); and a command its state does not take is refused in words here rather than
- * written and silently ignored by the PLC.
+ * nothing is written to a PLC whose state is not known now (link down, nothing read yet, a block
+ * it cannot decode), that its site has not put under remote control (the `remoteEnabled` bit), or
+ * that is in emergency stop (only `stop`); and a command its state does not take is refused in
+ * words here rather than written and silently ignored by the PLC.
  */
 export function commandRefusal(view: ScannerPlcView, command: ScannerCommand): string | null {
   const s = view.status;
   if (view.link !== 'connected')
     return `the scanner's PLC is not connected (${view.linkDetail ?? view.link})`;
+  if (view.problem !== null) return `the scanner's PLC status block is not understood (${view.problem})`;
   if (s === null) return "no status has been read from the scanner's PLC yet";
   if (!s.remoteEnabled) return 'the scanner is under local control: its PLC does not enable remote commands';
   if (s.emergencyStop && command !== 'stop') return 'the scanner is in emergency stop';

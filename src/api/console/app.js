@@ -212,10 +212,10 @@ function connectFeed() {
     if (state.view?.onScan) state.view.onScan(JSON.parse(ev.data));
   });
   es.addEventListener('scanner', (ev) => {
-    const { lane, link, linkDetail, status, since } = JSON.parse(ev.data);
+    const { lane, link, linkDetail, problem, status, since } = JSON.parse(ev.data);
     const l = state.lanes.get(lane);
     if (!l) return;
-    l.scannerPlc = { link, linkDetail, status, since };
+    l.scannerPlc = { link, linkDetail, problem, status, since };
     refreshLanes();
   });
   es.addEventListener('audit', (ev) => {
@@ -370,6 +370,12 @@ function scannerLine(laneId, p) {
       what,
     );
   }
+  if (p.problem)
+    return h(
+      'div',
+      { class: 'error', 'data-scanner': 'problem' },
+      `X-ray: PLC status not understood (${p.problem}) — check the register map`,
+    );
   if (!s) return h('div', { class: 'muted', 'data-scanner': 'connected' }, 'X-ray: PLC connected');
   const notes = [
     s.state === 'fault' ? `fault code ${s.faultCode}` : '',

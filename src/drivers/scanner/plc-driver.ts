@@ -2,7 +2,7 @@
  * The scanner PLC driver: polls the status block over a Modbus session (the same
  * modbus-client the Modbus RPM driver uses: one request at a time, timeouts, GatewayError codes)
  * and reports status changes; sends commands through an optional register writer. Reconnects
- * with capped back-off; a bad block is a counted bad-input record, never a crash.
+ * with capped back-off; a bad block is counted, reported when its reason changes, never a crash.
  *
  * The link's state is reported when it changes (`connection` events), not on every retry: a PLC
  * that stays unreachable is logged at its first failed poll, then again only for a new reason or
@@ -63,6 +63,11 @@ export interface ScannerPlcView {
   readonly link: PlcLinkState;
   /** Why the link is down, or how it came up ("after 4 attempts"); null before the first poll. */
   readonly linkDetail: string | null;
+  /**
+   * Why the last block read could not be decoded (e.g. "signature 0x1234 is not 0x5343": the
+   * site's register map does not match the PLC); null when it could.
+   */
+  readonly problem: string | null;
   /** The last status read; kept while the link is down (the PLC's last known state). */
   readonly status: ScannerStatus | null;
   /** ISO time of the last change of the link or the status (the driver's start before any). */
@@ -76,6 +81,7 @@ export class ScannerPlcDriver {
   private failures = 0;
   private linkState: PlcLinkState = 'connecting';
   private linkDetail: string | null = null;
+  private problem: string | null = null;
   private changedAt: number;
   private readonly outage: LinkOutage;
 
@@ -88,6 +94,7 @@ export class ScannerPlcDriver {
     return {
       link: this.linkState,
       linkDetail: this.linkDetail,
+      problem: this.problem,
       status: this.last,
       since: new Date(this.changedAt).toISOString(),
     };
@@ -155,12 +162,21 @@ export class ScannerPlcDriver {
       const decoded = decodePlc(map, regs);
       if (!decoded.ok) {
         this.o.counters.increment('scanner.plc.bad-block');
-        this.o.onEvent({ kind: 'bad-input', time: clock.now(), detail: decoded.reason });
+        // Every poll of a PLC whose block is not understood (a site map that does not match) is
+        // counted; it is news only when the reason changes.
+        if (decoded.reason !== this.problem) {
+          this.problem = decoded.reason;
+          this.changedAt = clock.now();
+          this.o.onEvent({ kind: 'bad-input', time: this.changedAt, detail: decoded.reason });
+        }
       } else {
         const prev = this.last;
         const s = decoded.status;
         this.last = s;
+        const cleared = this.problem !== null;
+        this.problem = null;
         const changed =
+          cleared ||
           !prev ||
           prev.state !== s.state ||
           prev.rawStatus !== s.rawStatus ||

@@ -43,6 +43,7 @@ function multipart(parts: { name: string; value: string | Buffer; filename?: str
 const PLC: ScannerPlcView = {
   link: 'disconnected',
   linkDetail: 'connect ECONNREFUSED 127.0.0.1:1502; retrying in 1000 ms',
+  problem: null,
   status: {
     state: 'fault',
     stateCode: 3,

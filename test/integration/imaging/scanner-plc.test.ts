@@ -61,6 +61,32 @@ describe('scanner PLC over Modbus TCP, against the simulator', () => {
     await waitFor(() => driver!.status?.state === 'idle', { what: 'reset to idle' });
   });
 
+  it('reports a status block it cannot decode once, counts every one, and keeps polling', async () => {
+    server = await startScannerPlcServer();
+    const events: ScannerEvent[] = [];
+    const counters = new Counters();
+    driver = new ScannerPlcDriver({
+      link: createPlcLink({ kind: 'modbus-tcp', host: server.host, port: server.port }),
+      // A site map that does not match this PLC: another signature.
+      map: { ...DEFAULT_PLC_MAP, signature: 0x1234 },
+      pollMs: 50,
+      clock: new SystemClock(),
+      logger: silentLogger,
+      counters,
+      onEvent: (e) => void events.push(e),
+    });
+    await driver.start();
+    await waitFor(() => counters.get('scanner.plc.bad-block') >= 4, { what: 'four bad blocks' });
+    expect(events.filter((e) => e.kind === 'bad-input')).toEqual([
+      expect.objectContaining({ detail: 'signature 0x5343 is not 0x1234' }),
+    ]);
+    expect(driver.view()).toMatchObject({
+      link: 'connected',
+      problem: 'signature 0x5343 is not 0x1234',
+      status: null,
+    });
+  });
+
   it('survives a PLC that goes away and comes back, reporting the link once each way', async () => {
     server = await startScannerPlcServer();
     const port = server.port;

@@ -183,6 +183,27 @@ describe('scanner service', () => {
     expect((linked!.fusion as { priority: string }).priority).toBe('normal');
   }, 60_000);
 
+  it("reports a PLC whose status block does not match the site's register map", async () => {
+    plc = await startScannerPlcServer({});
+    service = build({
+      plc: {
+        address: `modbus-tcp://127.0.0.1:${plc.port}?unitId=1`,
+        pollMs: 100,
+        map: { signature: 0x1234 },
+      },
+    });
+    await service.start();
+    const record = await waitFor(
+      () => records.find((r) => r.type === 'imaging.scanner.status' && r.problem !== null),
+      { timeoutMs: 10_000, what: 'problem record' },
+    );
+    expect(record).toMatchObject({
+      link: 'connected',
+      problem: 'signature 0x5343 is not 0x1234',
+      status: null,
+    });
+  }, 30_000);
+
   it('polls the scanner PLC and reports its status and link as they change', async () => {
     plc = await startScannerPlcServer({});
     service = build({ plc: { address: `modbus-tcp://127.0.0.1:${plc.port}?unitId=1`, pollMs: 100 } });

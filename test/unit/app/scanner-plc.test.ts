@@ -24,6 +24,7 @@ const view = (
 ): ScannerPlcView => ({
   link,
   linkDetail: link === 'disconnected' ? 'connect ECONNREFUSED 127.0.0.1:502; retrying in 1000 ms' : null,
+  problem: null,
   status: s === null ? null : status(s),
   since: '2024-05-01T10:00:00.000Z',
 });
@@ -53,6 +54,9 @@ describe('scanner command refusals', () => {
       "the scanner's PLC is not connected (connecting)",
     );
     expect(commandRefusal(view(null), 'arm')).toBe("no status has been read from the scanner's PLC yet");
+    expect(
+      commandRefusal({ ...view({ state: 'idle' }), problem: 'signature 0x1 is not 0x5343' }, 'arm'),
+    ).toBe("the scanner's PLC status block is not understood (signature 0x1 is not 0x5343)");
     expect(commandRefusal(view({ state: 'idle', remoteEnabled: false }), 'arm')).toBe(
       'the scanner is under local control: its PLC does not enable remote commands',
     );
