@@ -1,9 +1,10 @@
 /**
  * Detector health for technicians (SPEC §6): per lane the link, active faults, tamper, the last
- * background per channel against the lane's own levels, and the counts of input the gateway could
- * not use. Distinct from /healthz, which is the gateway process's own liveness.
+ * background per channel against the lane's own levels, the counts of input the gateway could
+ * not use, and its cargo scanner's PLC (link, fault, emergency stop, a block it cannot decode). Distinct from /healthz, which is the gateway process's own liveness.
  */
 import { Type } from '@sinclair/typebox';
+import type { ScannerPlcView } from '../../drivers/scanner/plc-driver.js';
 import type { ApiPlugin } from '../type-provider.js';
 
 const LaneHealth = Type.Object(
@@ -25,6 +26,19 @@ const LaneHealth = Type.Object(
   },
   { title: 'LaneHealth' },
 );
+
+/** The lane's cargo scanner PLC, in the same words as the detectors' findings. */
+function scannerFindings(p: ScannerPlcView): string[] {
+  const found: string[] = [];
+  if (p.link === 'disconnected')
+    found.push(`X-ray scanner PLC link down since ${p.since}${p.linkDetail ? `: ${p.linkDetail}` : ''}`);
+  if (p.problem !== null)
+    found.push(`X-ray scanner PLC status block not understood (${p.problem}): check the register map`);
+  const s = p.status;
+  if (s?.state === 'fault') found.push(`X-ray scanner fault, code ${s.faultCode}`);
+  if (s?.emergencyStop) found.push('X-ray scanner in emergency stop');
+  return found;
+}
 
 export const detectorHealthRoutes: ApiPlugin = (app, { ctx }) => {
   app.get(
@@ -61,6 +75,8 @@ export const detectorHealthRoutes: ApiPlugin = (app, { ctx }) => {
               );
           });
         }
+        const plc = ctx.scans?.lanes.find((l) => l.lane === s.id)?.plc ?? null;
+        if (plc !== null) findings.push(...scannerFindings(plc));
         return {
           lane: s.id,
           state: s.state,

@@ -114,7 +114,7 @@ afterAll(async () => {
 });
 
 describe('scan routes', () => {
-  it("shows each lane's scanner PLC status on the lane, for every role", async () => {
+  it("shows each lane's scanner PLC on the lane, and what needs attention on the health page", async () => {
     const cookie = await api.cookie('viewer');
     const lanes = (await app.inject({ url: '/api/v1/lanes', headers: { cookie } })).json<
       Array<{ id: string; scannerPlc: unknown }>
@@ -124,6 +124,17 @@ describe('scan routes', () => {
       scannerPlc: unknown;
     }>();
     expect(one.scannerPlc).toEqual(PLC);
+    // The technicians' health page names what needs attention.
+    const health = (await app.inject({ url: '/api/v1/detector-health', headers: { cookie } })).json<{
+      lanes: Array<{ lane: string; findings: string[] }>;
+    }>();
+    expect(health.lanes.find((l) => l.lane === 'lane-1')!.findings).toEqual(
+      expect.arrayContaining([
+        'X-ray scanner PLC link down since 2024-05-01T10:05:00.000Z: connect ECONNREFUSED 127.0.0.1:1502; retrying in 1000 ms',
+        'X-ray scanner fault, code 17',
+        'X-ray scanner in emergency stop',
+      ]),
+    );
   });
 
   it('refuses every scan route without a session', async () => {
