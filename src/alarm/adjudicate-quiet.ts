@@ -1,7 +1,14 @@
 /**
  * The adjudication of an occupancy that raised no alarm (SPEC §3 step 4): background / RELEASE,
- * unless the gamma verdict cannot be trusted (INVESTIGATE, with the doubts), or a weak excess
- * below the alarm has a patient's signature.
+ * unless the gamma verdict cannot be trusted (INVESTIGATE, with the doubts), a weak excess
+ * below the alarm has a patient's signature, or a localized excess in the cargo comes close to
+ * the alarm.
+ *
+ * A localized excess in the cargo is always investigated (issue 4), and in doubt, INVESTIGATE:
+ * an occupancy whose best test reached `cargoNoticeSigma` (default 5.4, below the 6σ alarm) with
+ * a localized excess in a truck's cargo is INVESTIGATE, still without an alarm. Those are the
+ * sources a shadowed, short or slow truck leaves just under the threshold; background alone
+ * gets there about once in 6,000 occupancies (tuning seeds).
  *
  * Most patients carrying a medical isotope are too weak to alarm (SPEC §2: a source in the cab,
  * 0.35–0.95 m off the centre line toward the driver). Central command counts them, and an
@@ -18,8 +25,14 @@ import type { Assessment } from './types.js';
 /** Default `medicalNoticeSigma`: the pipeline extracts features for quiet occupancies from here. */
 export const MEDICAL_NOTICE_SIGMA = 4.5;
 
+/** Default `cargoNoticeSigma`: below the alarm, a localized excess in the cargo from here is investigated. */
+export const CARGO_NOTICE_SIGMA = 5.4;
+
 /** Wider than this many point-source widths is spread, not a person in a seat. */
 const POINT_LIKE_MAX_RATIO = 1.8;
+
+/** Wider than this many point-source widths is a load (NORM-like), not a localized source. */
+const LOCALIZED_MAX_RATIO = 2.5;
 
 export function quietAssessment(
   input: AdjudicationInput,
@@ -45,6 +58,20 @@ export function quietAssessment(
       disposition: 'INVESTIGATE',
       confidence: 0.5,
       probabilities: { background: 0.5, NORM: 0.1, medical: 0.1, threat: 0.3 },
+      reasons,
+    };
+  }
+  const cargo = patient === null ? cargoBelowAlarm(input, o) : null;
+  if (cargo !== null) {
+    reasons.push(
+      cargo,
+      'INVESTIGATE: a localized excess in the cargo is investigated even below the alarm (in doubt, investigate); no alarm',
+    );
+    return {
+      category: 'threat',
+      disposition: 'INVESTIGATE',
+      confidence: 0.4,
+      probabilities: { background: 0.5, NORM: 0.05, medical: 0.05, threat: 0.4 },
       reasons,
     };
   }
@@ -81,5 +108,19 @@ function patientBelowAlarm(input: AdjudicationInput, o: AdjudicationOptions): st
     `below the alarm: a localized excess ${fmt(f.widthRatio, 1)}× the width of a point source, ` +
     describePosition(f, isCar, inCab) +
     (toward === null ? '' : `, ${driverShare(toward)} % on the driver's pillar`)
+  );
+}
+
+/** The reason a weak excess in a truck's cargo is investigated, or null. */
+function cargoBelowAlarm(input: AdjudicationInput, o: AdjudicationOptions): string | null {
+  const f = input.features;
+  if (f === null || input.gamma.maxSigma < (o.cargoNoticeSigma ?? CARGO_NOTICE_SIGMA)) return null;
+  const { isCar, inCab } = placeExcess(f, o);
+  if (isCar || inCab) return null;
+  if (f.widthRatio !== null && f.widthRatio >= LOCALIZED_MAX_RATIO) return null;
+  return (
+    `below the alarm, but close to it: a localized excess (${fmt(input.gamma.maxSigma, 1)}σ` +
+    (f.widthRatio === null ? '' : `, ${fmt(f.widthRatio, 1)}× the width of a point source`) +
+    `) ${describePosition(f, false, false)}`
   );
 }

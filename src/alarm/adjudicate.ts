@@ -72,6 +72,13 @@ export interface AdjudicationOptions {
    * no alarm) — most patients are too weak to alarm (SPEC §2). Default 4.5.
    */
   readonly medicalNoticeSigma?: number;
+  /**
+   * Below the alarm: a localized excess in a truck's cargo whose best test reaches this
+   * (family-wise sigma) is INVESTIGATE, without an alarm — in doubt, investigate. Default 5.4
+   * (chosen on the tuning seeds: threats ≥ 8σ investigated 99.2 → 99.7 % without faults, false
+   * alarms 0.25 → 0.30 per 1,000; docs/alarm-quality.md). Infinity turns it off.
+   */
+  readonly cargoNoticeSigma?: number;
   /** Family-wise sigma of a localized peak on a plateau that counts as a hidden source. Default 4. */
   readonly bumpSigma?: number;
   /** Smallest share of the vehicle a NORM excess must cover to be released. Default 0.5. */

@@ -19,7 +19,7 @@
  * Memory is bounded per lane: the profile ring (maxSamples) is allocated once.
  */
 import type { LaneDescriptor, LaneEvent, OccupancyEndEvent, SampleEvent } from '../domain/lane-events.js';
-import { MEDICAL_NOTICE_SIGMA } from './adjudicate-quiet.js';
+import { CARGO_NOTICE_SIGMA, MEDICAL_NOTICE_SIGMA } from './adjudicate-quiet.js';
 import { adjudicate, type AdjudicationOptions } from './adjudicate.js';
 import { BackgroundTracker, finding } from './background.js';
 import { channelRoles, extractFeatures } from './features.js';
@@ -261,11 +261,16 @@ class Pipeline implements AlarmPipeline {
     const features = anyAlarm
       ? extractFeatures(this.gamma, this.roles, this.speedKph, { holdinSamples: this.holdin })
       : null;
-    // Below the alarm, a weak excess is placed too: a patient in the cab is named (adjudicate-quiet.ts).
+    // Below the alarm, a weak excess is placed too: a patient in the cab is named, a localized
+    // excess in the cargo close to the alarm is investigated (adjudicate-quiet.ts).
     const quietFeatures =
       !anyAlarm &&
       doubts.length === 0 &&
-      this.gamma.maxSigma >= (this.o.medicalNoticeSigma ?? MEDICAL_NOTICE_SIGMA)
+      this.gamma.maxSigma >=
+        Math.min(
+          this.o.medicalNoticeSigma ?? MEDICAL_NOTICE_SIGMA,
+          this.o.cargoNoticeSigma ?? CARGO_NOTICE_SIGMA,
+        )
         ? extractFeatures(this.gamma, this.roles, this.speedKph, { holdinSamples: this.holdin })
         : null;
     const ship = this.neutron.shipEffect(features?.suppression ?? 0);

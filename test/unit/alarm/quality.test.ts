@@ -284,6 +284,48 @@ describe('names a patient below the alarm', () => {
   });
 });
 
+describe('investigates a localized excess in the cargo close to the alarm', () => {
+  // The weak source of the patient tests above, moved into a 16 m truck's cargo: 5.6σ, below the
+  // 6σ alarm — in doubt, investigate (cargoNoticeSigma, default 5.4).
+  const inCargo = (over: Partial<ProfileFeatures> = {}): ProfileFeatures =>
+    cabSource({
+      excessCounts: 150,
+      widthS: 1.5,
+      widthRatio: 1.1,
+      asymmetry: 0.4,
+      asymmetryError: 0.15,
+      upperFraction: 0.4,
+      alongM: 7,
+      position: 0.45,
+      ...over,
+    });
+  const quiet = (f: ProfileFeatures, maxSigma: number, doubts: string[] = []): AdjudicationInput => {
+    const alarm = gammaAlarmInput(f, maxSigma, null);
+    return { ...alarm, gamma: { ...alarm.gamma, alarm: false }, doubts, deviceAlarm: false };
+  };
+
+  it('investigates it, without an alarm, and says why', () => {
+    const a = adjudicate(quiet(inCargo(), 5.6));
+    expect(a.disposition).toBe('INVESTIGATE');
+    expect(a.category).toBe('threat');
+    expect(a.reasons.join(' ')).toMatch(
+      /below the alarm, but close to it: a localized excess \(5\.6σ, 1\.1× the width of a point source\) at 45 % of the vehicle length \(7\.0 m behind the front\): in the cargo/,
+    );
+    expect(a.reasons).toContain(
+      'INVESTIGATE: a localized excess in the cargo is investigated even below the alarm (in doubt, investigate); no alarm',
+    );
+  });
+
+  it('leaves it released below 5.4σ, spread like a load, in the cab, or with the rule off', () => {
+    expect(adjudicate(quiet(inCargo(), 5.3)).disposition).toBe('RELEASE');
+    expect(adjudicate(quiet(inCargo({ widthRatio: 2.5 }), 5.6)).disposition).toBe('RELEASE');
+    const cab = adjudicate(quiet(inCargo({ alongM: 1.5, position: 0.1 }), 5.6));
+    expect([cab.category, cab.disposition]).toEqual(['medical', 'RELEASE']);
+    const off = adjudicate(quiet(inCargo(), 5.6), { cargoNoticeSigma: Infinity });
+    expect([off.category, off.disposition]).toEqual(['background', 'RELEASE']);
+  });
+});
+
 describe('NORM releases and the pillars', () => {
   // A plateau over most of a 16 m truck's cargo, as the device alarms on for a bulk load.
   const features = (asymmetry: number): ProfileFeatures => ({
