@@ -65,7 +65,7 @@ export function quietAssessment(
   if (cargo !== null) {
     reasons.push(
       cargo,
-      'INVESTIGATE: a localized excess in the cargo is investigated even below the alarm (in doubt, investigate); no alarm',
+      'INVESTIGATE: a localized excess in the cargo, close to the alarm — in doubt, investigate',
     );
     return {
       category: 'threat',

@@ -12,10 +12,17 @@ import type { Logger } from '../core/logger.js';
 import type { AlarmStore, RaiseInput } from '../storage/alarm-store.js';
 import type { OccupancyRecord } from './occupancy-record.js';
 
-/** The raise for an occupancy record; null when neither the gateway nor the device alarmed. */
+/**
+ * The raise for an occupancy record; null when neither the gateway nor the device alarmed and
+ * the gateway did not refer the vehicle for inspection. A referral (INVESTIGATE with no alarm: a
+ * localized excess in the cargo just under the alarm, a vehicle whose gamma verdict is in doubt)
+ * is raised by the gateway like an alarm, so that it reaches the operator's queue and is closed
+ * with an adjudication.
+ */
 export function raiseInputOf(record: OccupancyRecord, now: number): RaiseInput | null {
-  const gateway = record.gamma.alarm || record.neutron.alarm;
   const device = record.device.gammaAlarm || record.device.neutronAlarm;
+  const referral = !device && record.assessment.disposition === 'INVESTIGATE';
+  const gateway = record.gamma.alarm || record.neutron.alarm || referral;
   if (!gateway && !device) return null;
   return {
     lane: record.lane,

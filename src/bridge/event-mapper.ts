@@ -68,6 +68,12 @@ export interface OccupancyRecordInput {
   readonly [key: string]: unknown;
 }
 
+/** The gateway's INVESTIGATE on a vehicle neither it nor the device alarmed on. */
+export function isReferral(record: OccupancyRecordInput): boolean {
+  const assessment = record.assessment as { readonly disposition?: unknown } | undefined;
+  return assessment?.disposition === 'INVESTIGATE';
+}
+
 /**
  * The scanner service's output records (src/app/scanner-service.ts, scanner-plc.ts): a scan
  * analyzed or linked, or a change of the scanner PLC's status or link. The fields the mapping reads.
@@ -221,11 +227,21 @@ export class LaneEventMapper {
     time: number,
   ): BridgeMessage[] {
     const out: BridgeMessage[] = [];
+    // A vehicle the gateway refers for inspection without an alarm (in doubt, INVESTIGATE) is
+    // raised here, at its end, like an alarm: the officer must close it (occupancy-alarms.ts).
     const alarmed =
-      record.gamma.alarm || record.neutron.alarm || record.device.gammaAlarm || record.device.neutronAlarm;
+      record.gamma.alarm ||
+      record.neutron.alarm ||
+      record.device.gammaAlarm ||
+      record.device.neutronAlarm ||
+      isReferral(record);
     if (alarmed && this.alarmedSeq !== record.seq) {
       const radiation = record.neutron.alarm || record.device.neutronAlarm ? 'neutron' : 'gamma';
-      const by = record.gamma.alarm || record.neutron.alarm ? 'gateway' : 'device';
+      const deviceOnly =
+        !record.gamma.alarm &&
+        !record.neutron.alarm &&
+        (record.device.gammaAlarm || record.device.neutronAlarm);
+      const by = deviceOnly ? 'device' : 'gateway';
       out.push(...this.raise({ seq: record.seq, time, radiation }, by));
     }
     const { type: _type, lane: _lane, ...fields } = record as Record<string, unknown>;

@@ -312,7 +312,7 @@ describe('investigates a localized excess in the cargo close to the alarm', () =
       /below the alarm, but close to it: a localized excess \(5\.6σ, 1\.1× the width of a point source\) at 45 % of the vehicle length \(7\.0 m behind the front\): in the cargo/,
     );
     expect(a.reasons).toContain(
-      'INVESTIGATE: a localized excess in the cargo is investigated even below the alarm (in doubt, investigate); no alarm',
+      'INVESTIGATE: a localized excess in the cargo, close to the alarm — in doubt, investigate',
     );
   });
 

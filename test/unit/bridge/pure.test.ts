@@ -176,6 +176,29 @@ describe('event mapping', () => {
     ]);
     expect(m.currentState).toBe('idle');
   });
+
+  it('raises a referral — INVESTIGATE with no alarm — at its end, and only an INVESTIGATE', () => {
+    const m = new LaneEventMapper('lane-1');
+    const record = (seq: number, disposition: string) => ({
+      seq,
+      gamma: { alarm: false },
+      neutron: { alarm: false },
+      device: { gammaAlarm: false, neutronAlarm: false },
+      assessment: { category: 'threat', disposition },
+    });
+    occupancyEvents('lane-1', 9).forEach((e) => m.laneEvent(e));
+    const referred = m.occupancyCompleted(record(9, 'INVESTIGATE'), null, T0);
+    expect(referred.map((o) => (o.kind === 'event' ? o.type : o.kind))).toEqual([
+      'rpm.alarm.raised',
+      'rpm.occupancy.completed',
+    ]);
+    expect(referred[0]).toMatchObject({ data: { alarmId: 'lane-1:9', by: 'gateway', radiation: 'gamma' } });
+    expect(referred[1]).toMatchObject({ class: 'alarm', data: { alarmId: 'lane-1:9' } });
+    occupancyEvents('lane-1', 10).forEach((e) => m.laneEvent(e));
+    const released = m.occupancyCompleted(record(10, 'RELEASE'), null, T0);
+    expect(released).toHaveLength(1);
+    expect(released[0]).toMatchObject({ class: 'event', data: { alarmId: null } });
+  });
 });
 
 describe('command decoding (bad input)', () => {
