@@ -70,8 +70,8 @@ export function quietAssessment(
     return {
       category: 'threat',
       disposition: 'INVESTIGATE',
-      confidence: 0.4,
-      probabilities: { background: 0.5, NORM: 0.05, medical: 0.05, threat: 0.4 },
+      confidence: 0.5,
+      probabilities: { background: 0.4, NORM: 0.05, medical: 0.05, threat: 0.5 },
       reasons,
     };
   }

@@ -230,6 +230,12 @@ describe('releases near the cab', () => {
   });
 });
 
+/** The adjudication input of an occupancy whose best test reached `maxSigma`, below the alarm. */
+function quiet(f: ProfileFeatures, maxSigma = 5, doubts: string[] = []): AdjudicationInput {
+  const alarm = gammaAlarmInput(f, maxSigma, null);
+  return { ...alarm, gamma: { ...alarm.gamma, alarm: false }, doubts, deviceAlarm: false };
+}
+
 describe('names a patient below the alarm', () => {
   // A patient's weak source: the cab source above, fainter and less clearly on the driver's side,
   // 5σ — below the 6σ alarm.
@@ -243,10 +249,6 @@ describe('names a patient below the alarm', () => {
       upperFraction: 0.4,
       ...over,
     });
-  const quiet = (f: ProfileFeatures, maxSigma = 5, doubts: string[] = []): AdjudicationInput => {
-    const alarm = gammaAlarmInput(f, maxSigma, null);
-    return { ...alarm, gamma: { ...alarm.gamma, alarm: false }, doubts, deviceAlarm: false };
-  };
 
   it("categorizes a point-like excess in the cab on the driver's side as medical, still released", () => {
     const a = adjudicate(quiet(features({})));
@@ -299,10 +301,6 @@ describe('investigates a localized excess in the cargo close to the alarm', () =
       position: 0.45,
       ...over,
     });
-  const quiet = (f: ProfileFeatures, maxSigma: number, doubts: string[] = []): AdjudicationInput => {
-    const alarm = gammaAlarmInput(f, maxSigma, null);
-    return { ...alarm, gamma: { ...alarm.gamma, alarm: false }, doubts, deviceAlarm: false };
-  };
 
   it('investigates it, without an alarm, and says why', () => {
     const a = adjudicate(quiet(inCargo(), 5.6));
