@@ -401,7 +401,10 @@ function alarmRow(a) {
     h('td', {}, time(a.raisedAt)),
     h('td', {}, a.lane),
     h('td', {}, `#${a.seq}`),
-    h('td', {}, [a.gammaAlarm ? 'γ' : '', a.neutronAlarm ? 'n' : ''].join(' ')),
+    // A referral (INVESTIGATE with no alarm: in doubt) has no radiation alarm to show.
+    a.gammaAlarm || a.neutronAlarm
+      ? h('td', {}, [a.gammaAlarm ? 'γ' : '', a.neutronAlarm ? 'n' : ''].join(' '))
+      : h('td', { class: 'muted', title: 'Referred for inspection without an alarm (in doubt)' }, 'referral'),
     h('td', {}, a.category, ' ', h('span', { class: `badge ${a.disposition}` }, a.disposition)),
     h('td', {}, h('span', { class: `badge ${a.status}` }, a.status)),
     h(
