@@ -124,19 +124,18 @@ export interface ScannerPlcServer {
   close(): Promise<void>;
 }
 
-/** Serve the model over Modbus TCP on `port` (0 = a free port). */
-export async function startScannerPlcServer(
-  options: ScannerModelOptions & { host?: string; port?: number } = {},
-): Promise<ScannerPlcServer> {
-  const host = options.host ?? '127.0.0.1';
-  const model = new ScannerPlcModel(options);
+/**
+ * The model's registers as a modbus-serial service vector (TCP server and RTU slave alike): the
+ * status block to read, the command register to write; anything else is exception 2.
+ */
+export function scannerServiceVector(model: ScannerPlcModel): IServiceVector {
   const base = model.map.base;
   const read = (addr: number, length: number, cb: Cb<number[]>): void => {
     const regs = model.registers();
     if (addr < base || addr + length > base + regs.length) return cb({ modbusErrorCode: 2 }, []);
     cb(null, regs.slice(addr - base, addr - base + length));
   };
-  const vector = {
+  return {
     getMultipleHoldingRegisters: (addr: number, length: number, _unit: number, cb: Cb<number[]>) =>
       read(addr, length, cb),
     getHoldingRegister: (addr: number, _unit: number, cb: Cb<number>) =>
@@ -147,6 +146,15 @@ export async function startScannerPlcServer(
       cb(null, undefined);
     },
   } as IServiceVector;
+}
+
+/** Serve the model over Modbus TCP on `port` (0 = a free port). */
+export async function startScannerPlcServer(
+  options: ScannerModelOptions & { host?: string; port?: number } = {},
+): Promise<ScannerPlcServer> {
+  const host = options.host ?? '127.0.0.1';
+  const model = new ScannerPlcModel(options);
+  const vector = scannerServiceVector(model);
   const net = await import('node:net');
   const port =
     options.port && options.port !== 0

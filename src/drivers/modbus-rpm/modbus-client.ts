@@ -30,6 +30,8 @@ export interface ModbusSession {
   connect(): Promise<void>;
   /** Function 0x03. Queued behind any request in flight. */
   readHoldingRegisters(unitId: number, address: number, length: number): Promise<number[]>;
+  /** Function 0x06 (write a single register). Queued like a read, on the same link. */
+  writeRegister(unitId: number, address: number, value: number): Promise<void>;
   /** Close the link; pending requests fail. Safe to call twice. */
   close(): Promise<void>;
   readonly isOpen: boolean;
@@ -46,6 +48,8 @@ type ModbusClient = InstanceType<typeof ModbusRTU>;
 
 /** Read holding registers. */
 const READ_HOLDING_REGISTERS = 0x03;
+/** Write a single register. */
+const WRITE_SINGLE_REGISTER = 0x06;
 
 interface LibraryError {
   readonly message?: string;
@@ -92,7 +96,7 @@ export function createModbusSession(options: ModbusSessionOptions): ModbusSessio
       return new GatewayError(
         'MODBUS_EXCEPTION',
         `Modbus exception ${e.modbusCode} from unit ${String(context.unitId)} at ${where}`,
-        { ...context, functionCode: READ_HOLDING_REGISTERS, exceptionCode: e.modbusCode },
+        { functionCode: READ_HOLDING_REGISTERS, ...context, exceptionCode: e.modbusCode },
         { cause: error },
       );
     }
@@ -100,7 +104,7 @@ export function createModbusSession(options: ModbusSessionOptions): ModbusSessio
       return new GatewayError(
         'MODBUS_TIMEOUT',
         `no answer from unit ${String(context.unitId)} at ${where} within ${timeoutMs} ms`,
-        { ...context, functionCode: READ_HOLDING_REGISTERS, timeoutMs },
+        { functionCode: READ_HOLDING_REGISTERS, ...context, timeoutMs },
         { cause: error },
       );
     }
@@ -113,7 +117,7 @@ export function createModbusSession(options: ModbusSessionOptions): ModbusSessio
     return new GatewayError(
       'MODBUS_FRAME_INVALID',
       `malformed Modbus reply from ${where}: ${e.message ?? 'unknown'}`,
-      { ...context, functionCode: READ_HOLDING_REGISTERS },
+      { functionCode: READ_HOLDING_REGISTERS, ...context },
       { cause: error },
     );
   };
@@ -141,6 +145,36 @@ export function createModbusSession(options: ModbusSessionOptions): ModbusSessio
       } catch {
         clearTimeout(timer);
         finish();
+      }
+    });
+
+  /** One request on the current client, queued behind the others, its errors translated. */
+  const request = <T>(
+    unitId: number,
+    context: Record<string, unknown>,
+    call: (c: ModbusClient) => Promise<T>,
+  ): Promise<T> =>
+    enqueue(async () => {
+      const c = client;
+      if (c === null || !open) {
+        throw new GatewayError('TRANSPORT_CLOSED', `the Modbus link to ${where} is closed`, context);
+      }
+      c.setID(unitId);
+      // Belt and braces: the library's own timer answers a silent device; this one answers a
+      // library that never calls back (e.g. the port closed under a pending request).
+      let guard: NodeJS.Timeout | undefined;
+      const guardTimeout = new Promise<never>((_, reject) => {
+        guard = setTimeout(
+          () => reject(Object.assign(new Error('Timed out'), { errno: 'ETIMEDOUT' })),
+          timeoutMs + 500,
+        );
+      });
+      try {
+        return await Promise.race([call(c), guardTimeout]);
+      } catch (error) {
+        throw translate(error, context);
+      } finally {
+        clearTimeout(guard);
       }
     });
 
@@ -204,29 +238,13 @@ export function createModbusSession(options: ModbusSessionOptions): ModbusSessio
 
     readHoldingRegisters(unitId, address, length) {
       const context = { unitId, address, length, endpoint: where };
-      return enqueue(async () => {
-        const c = client;
-        if (c === null || !open) {
-          throw new GatewayError('TRANSPORT_CLOSED', `the Modbus link to ${where} is closed`, context);
-        }
-        c.setID(unitId);
-        // Belt and braces: the library's own timer answers a silent device; this one answers a
-        // library that never calls back (e.g. the port closed under a pending request).
-        let guard: NodeJS.Timeout | undefined;
-        const guardTimeout = new Promise<never>((_, reject) => {
-          guard = setTimeout(
-            () => reject(Object.assign(new Error('Timed out'), { errno: 'ETIMEDOUT' })),
-            timeoutMs + 500,
-          );
-        });
-        try {
-          const result = await Promise.race([c.readHoldingRegisters(address, length), guardTimeout]);
-          return result.data;
-        } catch (error) {
-          throw translate(error, context);
-        } finally {
-          clearTimeout(guard);
-        }
+      return request(unitId, context, async (c) => (await c.readHoldingRegisters(address, length)).data);
+    },
+
+    writeRegister(unitId, address, value) {
+      const context = { unitId, address, value, endpoint: where, functionCode: WRITE_SINGLE_REGISTER };
+      return request(unitId, context, async (c) => {
+        await c.writeRegister(address, value);
       });
     },
 

@@ -8,7 +8,10 @@ import { createMemoryLogger, silentLogger } from '../../../src/core/logger.js';
 import { createPlcLink } from '../../../src/drivers/scanner/plc-link.js';
 import { ScannerPlcDriver, type ScannerEvent } from '../../../src/drivers/scanner/plc-driver.js';
 import { DEFAULT_PLC_MAP } from '../../../src/drivers/scanner/plc-map.js';
+import { createPtyPair } from '../../../src/drivers/transport/pty-pair.js';
+import { DEFAULT_MODBUS_RTU_SETTINGS } from '../../../src/drivers/transport/uri.js';
 import { startScannerPlcServer, type ScannerPlcServer } from '../../../simulators/scanner/plc-server.js';
+import { startScannerPlcRtuSlave } from '../../../simulators/scanner/plc-rtu-slave.js';
 import { waitFor } from '../../support/wait-for.js';
 
 let server: ScannerPlcServer | undefined;
@@ -19,6 +22,42 @@ afterEach(async () => {
   await server?.close();
   if (dir) await rm(dir, { recursive: true, force: true });
   driver = server = dir = undefined;
+});
+
+describe('scanner PLC over Modbus RTU on a pty pair, against the simulator', () => {
+  it('reads the status and writes commands on the one serial link', async () => {
+    const pty = await createPtyPair();
+    const rtu = await startScannerPlcRtuSlave({ path: pty.a });
+    const events: ScannerEvent[] = [];
+    driver = new ScannerPlcDriver({
+      link: createPlcLink({ kind: 'modbus-rtu', path: pty.b, serial: DEFAULT_MODBUS_RTU_SETTINGS }),
+      map: DEFAULT_PLC_MAP,
+      pollMs: 100,
+      clock: new SystemClock(),
+      logger: silentLogger,
+      counters: new Counters(),
+      onEvent: (e) => void events.push(e),
+    });
+    try {
+      await driver.start();
+      await waitFor(() => driver!.status?.state === 'idle', { what: 'idle over RTU' });
+      await driver.command('arm');
+      await waitFor(() => driver!.status?.state === 'ready', { what: 'ready over RTU' });
+      rtu.model.fault(7);
+      await waitFor(() => driver!.status?.state === 'fault', { what: 'fault over RTU' });
+      await driver.command('reset');
+      await waitFor(() => driver!.status?.state === 'idle', { what: 'reset over RTU' });
+      // Commands went through the polling link: it never dropped.
+      expect(
+        events.filter((e) => e.kind === 'connection').map((e) => e.kind === 'connection' && e.state),
+      ).toEqual(['connected']);
+    } finally {
+      await driver.stop();
+      driver = undefined;
+      await rtu.close();
+      await pty.close();
+    }
+  }, 30_000);
 });
 
 describe('scanner PLC over Modbus TCP, against the simulator', () => {

@@ -53,6 +53,7 @@ class ScriptedLink {
         new Promise<number[]>((resolve, reject) =>
           this.requests.push({ unitId, address, length, resolve, reject }),
         ),
+      writeRegister: () => Promise.reject(new Error('the Modbus RPM driver writes nothing')),
       close: () => {
         open = false;
         return Promise.resolve();
