@@ -24,14 +24,10 @@ export interface ScannerStatusRecord extends ScannerPlcView {
   readonly time: string;
 }
 
-export interface LanePlcDeps {
+interface LanePlcDeps {
   readonly clock: Clock;
   readonly counters: Counters;
   readonly output: (record: Record<string, unknown>) => void;
-}
-
-export function isScannerStatusRecord(record: { readonly type?: unknown }): record is ScannerStatusRecord {
-  return record.type === 'imaging.scanner.status';
 }
 
 export function buildLanePlc(
