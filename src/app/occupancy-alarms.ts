@@ -10,26 +10,19 @@
  */
 import type { Logger } from '../core/logger.js';
 import type { AlarmStore, RaiseInput } from '../storage/alarm-store.js';
+import { raiserOf } from '../storage/alarm-types.js';
 import type { OccupancyRecord } from './occupancy-record.js';
 
-/**
- * The raise for an occupancy record; null when neither the gateway nor the device alarmed and
- * the gateway did not refer the vehicle for inspection. A referral (INVESTIGATE with no alarm: a
- * localized excess in the cargo just under the alarm, a vehicle whose gamma verdict is in doubt)
- * is raised by the gateway like an alarm, so that it reaches the operator's queue and is closed
- * with an adjudication.
- */
+/** The raise for an occupancy record (who raises it: `raiserOf`); null when nobody does. */
 export function raiseInputOf(record: OccupancyRecord, now: number): RaiseInput | null {
-  const device = record.device.gammaAlarm || record.device.neutronAlarm;
-  const referral = !device && record.assessment.disposition === 'INVESTIGATE';
-  const gateway = record.gamma.alarm || record.neutron.alarm || referral;
-  if (!gateway && !device) return null;
+  const by = raiserOf(record);
+  if (by === null) return null;
   return {
     lane: record.lane,
     occupancySeq: record.seq,
     deviceIndex: record.index,
     raisedAt: Date.parse(record.end) || now,
-    by: gateway ? 'gateway' : 'device',
+    by,
     snapshot: {
       category: record.assessment.category,
       disposition: record.assessment.disposition,

@@ -18,7 +18,7 @@
  */
 import type { LaneEvent } from '../domain/lane-events.js';
 import type { Alarm, HistoryEntry } from '../storage/alarm-store.js';
-import { alarmIdOf } from '../storage/alarm-types.js';
+import { alarmIdOf, raiserOf } from '../storage/alarm-types.js';
 import { alarmView } from './alarm-commands.js';
 import type { DeliveryClass, EventType } from './envelope.js';
 import {
@@ -66,12 +66,6 @@ export interface OccupancyRecordInput {
   readonly neutron: { readonly alarm: boolean };
   readonly device: { readonly gammaAlarm: boolean; readonly neutronAlarm: boolean };
   readonly [key: string]: unknown;
-}
-
-/** The gateway's INVESTIGATE on a vehicle neither it nor the device alarmed on. */
-export function isReferral(record: OccupancyRecordInput): boolean {
-  const assessment = record.assessment as { readonly disposition?: unknown } | undefined;
-  return assessment?.disposition === 'INVESTIGATE';
 }
 
 /**
@@ -227,21 +221,11 @@ export class LaneEventMapper {
     time: number,
   ): BridgeMessage[] {
     const out: BridgeMessage[] = [];
-    // A vehicle the gateway refers for inspection without an alarm (in doubt, INVESTIGATE) is
-    // raised here, at its end, like an alarm: the officer must close it (occupancy-alarms.ts).
-    const alarmed =
-      record.gamma.alarm ||
-      record.neutron.alarm ||
-      record.device.gammaAlarm ||
-      record.device.neutronAlarm ||
-      isReferral(record);
-    if (alarmed && this.alarmedSeq !== record.seq) {
+    // A referral (INVESTIGATE with no alarm) is raised here, at its end, like an alarm: `raiserOf`.
+    const by = raiserOf(record);
+    const alarmed = by !== null;
+    if (by !== null && this.alarmedSeq !== record.seq) {
       const radiation = record.neutron.alarm || record.device.neutronAlarm ? 'neutron' : 'gamma';
-      const deviceOnly =
-        !record.gamma.alarm &&
-        !record.neutron.alarm &&
-        (record.device.gammaAlarm || record.device.neutronAlarm);
-      const by = deviceOnly ? 'device' : 'gateway';
       out.push(...this.raise({ seq: record.seq, time, radiation }, by));
     }
     const { type: _type, lane: _lane, ...fields } = record as Record<string, unknown>;

@@ -121,6 +121,27 @@ export interface UnpublishedTransition {
   readonly entry: HistoryEntry;
 }
 
+/** The verdicts of an occupancy record that decide whether it raises an alarm. */
+export interface RaisingVerdicts {
+  readonly gamma: { readonly alarm: boolean };
+  readonly neutron: { readonly alarm: boolean };
+  readonly device: { readonly gammaAlarm: boolean; readonly neutronAlarm: boolean };
+  readonly assessment?: unknown;
+}
+
+/**
+ * Who raises an occupancy's alarm, or null when nobody does: the gateway for its own alarm, the
+ * device for one only the RPM raised, and the gateway again for a referral — INVESTIGATE with no
+ * alarm (in doubt), which the officer must close like an alarm. The alarm store's raiser and the
+ * bridge's rpm.alarm.raised both follow this.
+ */
+export function raiserOf(record: RaisingVerdicts): 'gateway' | 'device' | null {
+  if (record.gamma.alarm || record.neutron.alarm) return 'gateway';
+  if (record.device.gammaAlarm || record.device.neutronAlarm) return 'device';
+  const disposition = (record.assessment as { readonly disposition?: unknown } | undefined)?.disposition;
+  return disposition === 'INVESTIGATE' ? 'gateway' : null;
+}
+
 /** The id of the alarm of occupancy `occupancySeq` of `lane` (also rpm.alarm.raised's `alarmId`). */
 export function alarmIdOf(lane: string, occupancySeq: number): string {
   return `${lane}:${occupancySeq}`;
