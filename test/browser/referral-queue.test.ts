@@ -6,7 +6,7 @@
 import { existsSync } from 'node:fs';
 import { chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { alarmingOccupancy, createTestApi, PASSWORD, type TestApi } from '../integration/api/harness.js';
+import { createTestApi, PASSWORD, referralRecord, type TestApi } from '../integration/api/harness.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 
@@ -15,19 +15,7 @@ describe.skipIf(!existsSync(CHROMIUM))('a referral in the alarm queue', () => {
   let base: string;
   beforeAll(async () => {
     api = await createTestApi();
-    const { record } = alarmingOccupancy(90, Date.now() - 30_000);
-    api.record({
-      ...record,
-      device: { gammaAlarm: false, neutronAlarm: false },
-      gamma: { alarm: false, maxSigma: 5.6, backgroundCps: 1205 },
-      assessment: {
-        category: 'threat',
-        disposition: 'INVESTIGATE',
-        confidence: 0.5,
-        probabilities: { background: 0.4, NORM: 0.05, medical: 0.05, threat: 0.5 },
-        reasons: ['INVESTIGATE: a localized excess in the cargo, close to the alarm — in doubt, investigate'],
-      },
-    });
+    api.record(referralRecord(90, Date.now() - 30_000));
     base = await api.app.listen({ port: 0, host: '127.0.0.1' });
   });
   afterAll(async () => {

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { alarmingOccupancy, createTestApi, feedOccupancy, PASSWORD, type TestApi } from './harness.js';
+import { createTestApi, feedOccupancy, PASSWORD, referralRecord, type TestApi } from './harness.js';
 
 let api: TestApi;
 
@@ -349,19 +349,7 @@ describe('rate limit', () => {
 
 describe('referrals', () => {
   it('puts a vehicle referred to INVESTIGATE without an alarm in the queue, to be adjudicated', async () => {
-    const { record } = alarmingOccupancy(90, Date.now() - 30_000);
-    api.record({
-      ...record,
-      device: { gammaAlarm: false, neutronAlarm: false },
-      gamma: { alarm: false, maxSigma: 5.6, backgroundCps: 1205 },
-      assessment: {
-        category: 'threat',
-        disposition: 'INVESTIGATE',
-        confidence: 0.5,
-        probabilities: { background: 0.4, NORM: 0.05, medical: 0.05, threat: 0.5 },
-        reasons: ['INVESTIGATE: a localized excess in the cargo, close to the alarm — in doubt, investigate'],
-      },
-    });
+    api.record(referralRecord(90, Date.now() - 30_000));
     const operator = await api.cookie('operator');
     const open = (
       await api.app.inject({ url: '/api/v1/alarms?open=true', headers: { cookie: operator } })

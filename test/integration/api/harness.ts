@@ -211,6 +211,25 @@ export function alarmingOccupancy(
   return { events, record };
 }
 
+/**
+ * The record of a vehicle the gateway referred to INVESTIGATE without an alarm (a localized
+ * excess in the cargo just under it), neither the gateway nor the RPM alarming.
+ */
+export function referralRecord(seq: number, t0: number): Record<string, unknown> {
+  return {
+    ...alarmingOccupancy(seq, t0).record,
+    device: { gammaAlarm: false, neutronAlarm: false },
+    gamma: { alarm: false, maxSigma: 5.6, backgroundCps: 1205 },
+    assessment: {
+      category: 'threat',
+      disposition: 'INVESTIGATE',
+      confidence: 0.5,
+      probabilities: { background: 0.4, NORM: 0.05, medical: 0.05, threat: 0.5 },
+      reasons: ['INVESTIGATE: a localized excess in the cargo, close to the alarm — in doubt, investigate'],
+    },
+  };
+}
+
 /** Feed an occupancy as the gateway does: events to the feed, the record before the end event. */
 export function feedOccupancy(api: TestApi, seq: number, t0 = Date.now() - 60_000): Record<string, unknown> {
   const { events, record } = alarmingOccupancy(seq, t0);

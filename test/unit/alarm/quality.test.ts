@@ -230,6 +230,19 @@ describe('releases near the cab', () => {
   });
 });
 
+/** A patient's weak source: the cab source, fainter and less clearly on the driver's side. */
+function weakSource(over: Partial<ProfileFeatures> = {}): ProfileFeatures {
+  return cabSource({
+    excessCounts: 150,
+    widthS: 1.5,
+    widthRatio: 1.1,
+    asymmetry: 0.4,
+    asymmetryError: 0.15,
+    upperFraction: 0.4,
+    ...over,
+  });
+}
+
 /** The adjudication input of an occupancy whose best test reached `maxSigma`, below the alarm. */
 function quiet(f: ProfileFeatures, maxSigma = 5, doubts: string[] = []): AdjudicationInput {
   const alarm = gammaAlarmInput(f, maxSigma, null);
@@ -239,16 +252,7 @@ function quiet(f: ProfileFeatures, maxSigma = 5, doubts: string[] = []): Adjudic
 describe('names a patient below the alarm', () => {
   // A patient's weak source: the cab source above, fainter and less clearly on the driver's side,
   // 5σ — below the 6σ alarm.
-  const features = (over: Partial<ProfileFeatures>): ProfileFeatures =>
-    cabSource({
-      excessCounts: 150,
-      widthS: 1.5,
-      widthRatio: 1.1,
-      asymmetry: 0.4,
-      asymmetryError: 0.15,
-      upperFraction: 0.4,
-      ...over,
-    });
+  const features = weakSource;
 
   it("categorizes a point-like excess in the cab on the driver's side as medical, still released", () => {
     const a = adjudicate(quiet(features({})));
@@ -290,17 +294,7 @@ describe('investigates a localized excess in the cargo close to the alarm', () =
   // The weak source of the patient tests above, moved into a 16 m truck's cargo: 5.6σ, below the
   // 6σ alarm — in doubt, investigate (cargoNoticeSigma, default 5.4).
   const inCargo = (over: Partial<ProfileFeatures> = {}): ProfileFeatures =>
-    cabSource({
-      excessCounts: 150,
-      widthS: 1.5,
-      widthRatio: 1.1,
-      asymmetry: 0.4,
-      asymmetryError: 0.15,
-      upperFraction: 0.4,
-      alongM: 7,
-      position: 0.45,
-      ...over,
-    });
+    weakSource({ alongM: 7, position: 0.45, ...over });
 
   it('investigates it, without an alarm, and says why', () => {
     const a = adjudicate(quiet(inCargo(), 5.6));
