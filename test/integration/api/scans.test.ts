@@ -5,6 +5,7 @@ import type { FastifyInstance } from 'fastify';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApiApp } from '../../../src/api/app.js';
+import { GatewayError } from '../../../src/core/errors.js';
 import type { ScanPort } from '../../../src/api/ports.js';
 import type { ReadScan } from '../../../src/drivers/scanner/adapter.js';
 import type { ScannerPlcView } from '../../../src/drivers/scanner/plc-driver.js';
@@ -103,7 +104,12 @@ beforeAll(async () => {
       ingested.push(read);
       return Promise.resolve(scan);
     },
-    command: () => Promise.reject(new Error('no scanner command in these tests')),
+    // As the scanner service answers a write the PLC did not take (tested over TCP in
+    // test/integration/imaging/scanner-plc.test.ts).
+    command: (lane, command) =>
+      Promise.reject(
+        new GatewayError('SCANNER_COMMAND_FAILED', `${lane}: the scanner's PLC did not take '${command}'`),
+      ),
   };
   app = await buildApiApp({ ...api.ctx, scans });
 });
@@ -114,7 +120,7 @@ afterAll(async () => {
 });
 
 describe('scan routes', () => {
-  it("shows each lane's scanner PLC on the lane, and what needs attention on the health page", async () => {
+  it("shows each lane's scanner PLC on the lane and its findings on the health page; a refused write is 502", async () => {
     const cookie = await api.cookie('viewer');
     const lanes = (await app.inject({ url: '/api/v1/lanes', headers: { cookie } })).json<
       Array<{ id: string; scannerPlc: unknown }>
@@ -124,6 +130,18 @@ describe('scan routes', () => {
       scannerPlc: unknown;
     }>();
     expect(one.scannerPlc).toEqual(PLC);
+    // A command the PLC did not take: 502 DEVICE_ERROR, in the API's error shape.
+    const failed = await app.inject({
+      method: 'POST',
+      url: '/api/v1/lanes/lane-1/scanner/command',
+      headers: { cookie: await api.cookie('operator') },
+      payload: { command: 'stop' },
+    });
+    expect(failed.statusCode).toBe(502);
+    expect(failed.json()).toMatchObject({
+      code: 'DEVICE_ERROR',
+      message: "lane-1: the scanner's PLC did not take 'stop'",
+    });
     // The technicians' health page names what needs attention.
     const health = (await app.inject({ url: '/api/v1/detector-health', headers: { cookie } })).json<{
       lanes: Array<{ lane: string; findings: string[] }>;

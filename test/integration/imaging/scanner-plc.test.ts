@@ -2,7 +2,9 @@ import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { commandPlc } from '../../../src/app/scanner-plc.js';
 import { SystemClock } from '../../../src/core/clock.js';
+import { GatewayError } from '../../../src/core/errors.js';
 import { Counters } from '../../../src/core/counters.js';
 import { createMemoryLogger, silentLogger } from '../../../src/core/logger.js';
 import { createPlcLink } from '../../../src/drivers/scanner/plc-link.js';
@@ -124,6 +126,31 @@ describe('scanner PLC over Modbus TCP, against the simulator', () => {
       problem: 'signature 0x5343 is not 0x1234',
       status: null,
     });
+  });
+
+  it('answers a command the PLC does not take in time with SCANNER_COMMAND_FAILED', async () => {
+    server = await startScannerPlcServer();
+    driver = new ScannerPlcDriver({
+      link: createPlcLink({ kind: 'modbus-tcp', host: server.host, port: server.port }, { timeoutMs: 300 }),
+      map: DEFAULT_PLC_MAP,
+      pollMs: 60_000, // one poll: the link still looks up when the PLC is gone
+      clock: new SystemClock(),
+      logger: silentLogger,
+      counters: new Counters(),
+      onEvent: () => undefined,
+    });
+    await driver.start();
+    await waitFor(() => driver!.status?.state === 'idle', { what: 'idle' });
+    await server.close();
+    const failed = await commandPlc(driver, 'lane-1', 'arm').catch((e: unknown) => e);
+    expect(failed).toBeInstanceOf(GatewayError);
+    expect(failed).toMatchObject({
+      code: 'SCANNER_COMMAND_FAILED',
+      context: { lane: 'lane-1', command: 'arm' },
+    });
+    expect((failed as Error).message).toMatch(
+      /^lane-1: the scanner's PLC did not take 'arm': .*within 300 ms/,
+    );
   });
 
   it('survives a PLC that goes away and comes back, reporting the link once each way', async () => {
