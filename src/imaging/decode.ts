@@ -7,8 +7,8 @@
 import sharp from './sharp.js';
 import { GatewayError } from '../core/errors.js';
 import { decodeDicos, isDicom } from './dicos.js';
-import { completeRows, streamablePng, streamPng16, type RowProgress } from './png-stream.js';
-import type { Image16, ScanMeta } from './types.js';
+import { completeRows, streamablePng, streamPng16 } from './png-stream.js';
+import type { Image16, RowProgress, ScanDecoding, ScanMeta } from './types.js';
 
 export interface DecodeLimits {
   /** Largest accepted width × height. Default 40 M pixels (4000 × 10000). */
@@ -151,6 +151,16 @@ export async function openImage(
   checkSize(png.header.width, png.header.height, limits, name);
   const { image, rows } = streamPng16(bytes, name, png.header, png.idat);
   return { image, format: 'png', rows };
+}
+
+/**
+ * A scan's decoding, from its opened images (high first), timed from `t0`: unhandled failures
+ * are not reported (whoever analyzes or takes the scan sees them).
+ */
+export function scanDecoding(images: readonly OpenedImage[], t0: number): ScanDecoding {
+  const done = Promise.all(images.map((i) => i.rows.done)).then(() => performance.now() - t0);
+  done.catch(() => undefined);
+  return { high: images[0]!.rows, done };
 }
 
 /**

@@ -13,18 +13,7 @@
 import { createInflate, type Inflate } from 'node:zlib';
 import { GatewayError } from '../core/errors.js';
 import { parseIhdr, PNG_SIGNATURE, readChunk, RowUnfilter, type PngHeader } from './png-rows.js';
-import type { Image16 } from './types.js';
-
-/** How far a decode has come. */
-export interface RowProgress {
-  readonly height: number;
-  /** Rows [0, rows) are decoded. */
-  readonly rows: number;
-  /** Resolves once rows [0, n) are decoded; rejects with the decode's error. */
-  whenRows(n: number): Promise<void>;
-  /** Resolves when the whole image is decoded and checked; rejects with the decode's error. */
-  readonly done: Promise<void>;
-}
+import type { Image16, RowProgress } from './types.js';
 
 /** The progress of an image decoded in one piece. */
 export function completeRows(height: number): RowProgress {
