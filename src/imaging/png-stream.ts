@@ -54,8 +54,66 @@ export function streamablePng(bytes: Uint8Array, name: string): { header: PngHea
   }
 }
 
-/** Inflate output per piece: 64 rows of a 2048-wide scan, a strip of the analysis. */
+/**
+ * Compressed bytes per write to the inflate stream (its output comes a write at a time: ≈ 64 rows
+ * of a 2048-wide scan, a strip of the analysis). Fewer, larger writes: every write is a trip to
+ * the libuv pool, and 8 KB IDAT chunks one by one measured slower than sharp.
+ */
 const PIECE = 256 * 1024;
+
+/**
+ * A decode's progress, apart from the decoder: once the decode is over, nothing of it (the
+ * stream, its 4 MB output buffer, the file's bytes) stays reachable from the scan, which holds
+ * this — so the decoder's buffers are garbage at once and die young (release.ts).
+ */
+class Progress implements RowProgress {
+  rows = 0;
+  readonly done: Promise<void>;
+  private failure: Error | null = null;
+  private settle!: { resolve: () => void; reject: (e: Error) => void };
+  private readonly waiters: Array<{ n: number; resolve: () => void; reject: (e: Error) => void }> = [];
+
+  constructor(readonly height: number) {
+    this.done = new Promise<void>((resolve, reject) => (this.settle = { resolve, reject }));
+    this.done.catch(() => undefined); // nobody need watch it: waiters get the error too
+  }
+
+  whenRows(n: number): Promise<void> {
+    if (this.failure !== null) return Promise.reject(this.failure);
+    if (n <= this.rows) return Promise.resolve();
+    return new Promise<void>((resolve, reject) => this.waiters.push({ n, resolve, reject }));
+  }
+
+  advance(rows: number): void {
+    this.rows = rows;
+    this.wake();
+  }
+
+  finish(): void {
+    this.settle.resolve();
+    this.wake();
+  }
+
+  fail(error: Error): void {
+    this.failure = error;
+    this.settle.reject(error);
+    this.wake();
+  }
+
+  get failed(): boolean {
+    return this.failure !== null;
+  }
+
+  private wake(): void {
+    for (let i = this.waiters.length - 1; i >= 0; i--) {
+      const w = this.waiters[i]!;
+      if (this.failure !== null) w.reject(this.failure);
+      else if (w.n <= this.rows) w.resolve();
+      else continue;
+      this.waiters.splice(i, 1);
+    }
+  }
+}
 
 /**
  * Start decoding; the image's rows fill in as the returned progress says. The caller has checked
@@ -69,25 +127,24 @@ export function streamPng16(
 ): { image: Image16; rows: RowProgress } {
   const { width, height } = header;
   const data = new Uint16Array(width * height);
+  const progress = new Progress(height);
+  decode(bytes, name, header, idat, data, progress);
+  return { image: { width, height, data }, rows: progress };
+}
+
+function decode(
+  bytes: Uint8Array,
+  name: string,
+  { width, height }: PngHeader,
+  idat: number,
+  data: Uint16Array,
+  progress: Progress,
+): void {
   const rows = new RowUnfilter(width, height, data, name);
   const expected = height * (1 + width * 2);
-  const waiters: Array<{ n: number; resolve: () => void; reject: (e: Error) => void }> = [];
-  let failure: Error | null = null;
-  let settle!: { resolve: () => void; reject: (e: Error) => void };
-  const done = new Promise<void>((resolve, reject) => (settle = { resolve, reject }));
-  done.catch(() => undefined); // nobody need watch it: waiters get the error too
-  const wakeWaiters = (): void => {
-    for (let i = waiters.length - 1; i >= 0; i--) {
-      const w = waiters[i]!;
-      if (failure !== null) w.reject(failure);
-      else if (w.n <= rows.rows) w.resolve();
-      else continue;
-      waiters.splice(i, 1);
-    }
-  };
   const fail = (error: unknown): void => {
-    if (failure !== null) return;
-    failure =
+    if (progress.failed) return;
+    progress.fail(
       error instanceof GatewayError
         ? error
         : new GatewayError(
@@ -95,34 +152,61 @@ export function streamPng16(
             `${name}: png could not be decoded (truncated or corrupt): ${(error as Error).message}`,
             { name },
             { cause: error },
-          );
+          ),
+    );
     inflate.destroy();
-    settle.reject(failure);
-    wakeWaiters();
   };
-
-  const inflate: Inflate = createInflate({ chunkSize: PIECE });
+  // One output buffer for the whole image (one more byte than it can hold: a full buffer would make
+  // the stream allocate another), handed out in slices as each write is inflated: no per-piece
+  // garbage, which would get the scan's pixels promoted by the scavenges it causes (release.ts).
+  const inflate: Inflate = createInflate({ chunkSize: expected + 1 });
   let offset = idat;
   let ended = false;
   let inflated = 0;
+  /** An IDAT chunk read (CRC checked) but not yet written: it did not fit in the last piece. */
+  let held: Uint8Array | null = null;
+  /** Piece buffers for runs of small IDAT chunks, reused once the stream has inflated them. */
+  const spare: Buffer[] = [];
   /** Feed chunks until two pieces wait in the stream: the pool never waits on this thread's slices. */
   const feed = (): void => {
     try {
-      while (!ended && failure === null && inflate.writableLength < 2 * PIECE) {
+      while (!ended && !progress.failed && inflate.writableLength < 2 * PIECE) {
         const parts: Uint8Array[] = [];
         let size = 0;
-        while (size < PIECE) {
-          const chunk = readChunk(bytes, offset, name);
-          offset = chunk.next;
-          if (chunk.type === 'IDAT') {
-            parts.push(chunk.data);
-            size += chunk.data.length;
-          } else if (chunk.type === 'IEND') {
-            ended = true;
+        for (;;) {
+          let data = held;
+          held = null;
+          if (data === null) {
+            const chunk = readChunk(bytes, offset, name);
+            offset = chunk.next;
+            if (chunk.type === 'IEND') {
+              ended = true;
+              break;
+            }
+            if (chunk.type !== 'IDAT') {
+              if (!/^[a-z]/.test(chunk.type)) throw new Error(`unexpected ${chunk.type} chunk`);
+              continue;
+            }
+            data = chunk.data;
+          }
+          if (parts.length > 0 && size + data.length > PIECE) {
+            held = data;
             break;
-          } else if (!/^[a-z]/.test(chunk.type)) throw new Error(`unexpected ${chunk.type} chunk`);
+          }
+          parts.push(data);
+          size += data.length;
+          if (size >= PIECE) break;
         }
-        if (size > 0) inflate.write(parts.length === 1 ? parts[0]! : Buffer.concat(parts, size));
+        if (parts.length === 1) inflate.write(parts[0]);
+        else if (parts.length > 1) {
+          const piece = spare.pop() ?? Buffer.allocUnsafe(PIECE);
+          let at = 0;
+          for (const part of parts) {
+            piece.set(part, at);
+            at += part.length;
+          }
+          inflate.write(piece.subarray(0, at), () => spare.push(piece));
+        }
         if (ended) inflate.end();
       }
     } catch (error) {
@@ -130,7 +214,7 @@ export function streamPng16(
     }
   };
   inflate.on('data', (piece: Buffer) => {
-    if (failure !== null) return;
+    if (progress.failed) return;
     try {
       inflated += piece.length;
       if (inflated > expected) throw new Error(`more image data than ${height} rows of ${width} pixels`);
@@ -139,31 +223,14 @@ export function streamPng16(
       fail(error);
       return;
     }
-    wakeWaiters();
+    progress.advance(rows.rows);
     feed();
   });
   inflate.on('error', fail);
   inflate.on('end', () => {
-    if (failure !== null) return;
+    if (progress.failed) return;
     if (!rows.complete) fail(new Error(`image data ends after ${rows.rows} of ${height} rows`));
-    else {
-      settle.resolve();
-      wakeWaiters();
-    }
+    else progress.finish();
   });
   feed();
-
-  const progress: RowProgress = {
-    height,
-    get rows() {
-      return rows.rows;
-    },
-    whenRows(n) {
-      if (failure !== null) return Promise.reject(failure);
-      if (n <= rows.rows) return Promise.resolve();
-      return new Promise<void>((resolve, reject) => waiters.push({ n, resolve, reject }));
-    },
-    done,
-  };
-  return { image: { width, height, data }, rows: progress };
 }
