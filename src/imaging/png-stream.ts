@@ -62,6 +62,19 @@ export function streamablePng(bytes: Uint8Array, name: string): { header: PngHea
 const PIECE = 256 * 1024;
 
 /**
+ * Inflated bytes per output buffer. Every buffer the stream fills is garbage as soon as its rows
+ * are un-filtered: small ones die young and a scavenge frees them. One buffer for the whole image
+ * lived through the decode, was promoted, and waited for a full collection (the gateway's peak
+ * RSS rose by ≈ 20–30 MB; the analyzer's young collection after a scan frees only young garbage,
+ * release.ts).
+ */
+const OUT_CHUNK = 64 * 1024;
+
+/** Piece buffers for runs of small IDAT chunks (8 KB from libpng and libvips), shared by every decode. */
+const spare: Buffer[] = [];
+const MAX_SPARE = 4;
+
+/**
  * A decode's progress, apart from the decoder: once the decode is over, nothing of it (the
  * stream, its 4 MB output buffer, the file's bytes) stays reachable from the scan, which holds
  * this — so the decoder's buffers are garbage at once and die young (release.ts).
@@ -156,17 +169,12 @@ function decode(
     );
     inflate.destroy();
   };
-  // One output buffer for the whole image (one more byte than it can hold: a full buffer would make
-  // the stream allocate another), handed out in slices as each write is inflated: no per-piece
-  // garbage, which would get the scan's pixels promoted by the scavenges it causes (release.ts).
-  const inflate: Inflate = createInflate({ chunkSize: expected + 1 });
+  const inflate: Inflate = createInflate({ chunkSize: OUT_CHUNK });
   let offset = idat;
   let ended = false;
   let inflated = 0;
   /** An IDAT chunk read (CRC checked) but not yet written: it did not fit in the last piece. */
   let held: Uint8Array | null = null;
-  /** Piece buffers for runs of small IDAT chunks, reused once the stream has inflated them. */
-  const spare: Buffer[] = [];
   /** Feed chunks until two pieces wait in the stream: the pool never waits on this thread's slices. */
   const feed = (): void => {
     try {
@@ -205,7 +213,9 @@ function decode(
             piece.set(part, at);
             at += part.length;
           }
-          inflate.write(piece.subarray(0, at), () => spare.push(piece));
+          inflate.write(piece.subarray(0, at), () => {
+            if (spare.length < MAX_SPARE) spare.push(piece);
+          });
         }
         if (ended) inflate.end();
       }
