@@ -267,7 +267,16 @@ export function createScannerService(config: GatewayConfig, deps: ScannerService
       // One scan at a time: inference already has its own thread; this bounds memory (SPEC §7).
       const next = queue.then(() => analyzeOne(lane, read));
       queue = next.catch(() => undefined);
-      return next.catch((error: unknown) => {
+      return next.catch(async (error: unknown) => {
+        // A corrupt image found part-way through a streamed decode is the input's fault, not the
+        // analysis's: the inbox or the upload route refuses it, as one found before the analysis.
+        if (
+          await read.scan.decoding?.done.then(
+            () => false,
+            () => true,
+          )
+        )
+          throw error;
         deps.counters.increment('scanner.scans.failed');
         deps.logger.error('scan analysis failed', {
           lane: laneId,

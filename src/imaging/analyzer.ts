@@ -5,7 +5,8 @@
  * pipelined: this thread prepares the scan in short slices while the worker runs the model,
  * scan-feed.ts); this module checks the scan, has sharp encode the pictures (libuv pool, off
  * the event loop; the preview's as soon as it is drawn, while the model still runs) and
- * assembles the event data. Decoding happens before.
+ * assembles the event data. Decoding happens before, or goes on while the analysis starts (a
+ * streamed PNG: the pixel steps wait for the rows they read, and a failed decode fails the analysis).
  */
 import { GatewayError } from '../core/errors.js';
 import type { ScoreRunner } from './onnx-runtime.js';
@@ -39,7 +40,11 @@ export interface Analysis {
 }
 
 export interface Analyzer {
-  /** Analyze one scan (its images are only read). */
+  /**
+   * Analyze one scan (its images are only read). `decodeMs`: the time before the analysis began
+   * (the decode, or with a streamed decode the opening of the images, whose decode's own time
+   * is then reported); counted in `totalMs`.
+   */
   analyze(scan: Scan, decodeMs?: number): Promise<Analysis>;
 }
 
@@ -65,6 +70,7 @@ export function createAnalyzer(options: AnalyzerOptions): Analyzer {
       const pixels = await runner.analyzePixels(
         {
           image: high,
+          ...(scan.decoding !== undefined ? { rows: scan.decoding.high } : {}),
           options: {
             normalize: {
               polarity: meta.polarity,
@@ -93,9 +99,12 @@ export function createAnalyzer(options: AnalyzerOptions): Analyzer {
       const t = performance.now();
       let overlay: Buffer;
       let preview: Buffer | null = null;
+      // A streamed decode: its time (it overlapped the analysis), and a failure of any image.
+      let decodedMs = decodeMs;
       try {
         overlay = await encodePng(pixels.overlay);
         if (pixels.preview !== null) preview = await (encoding.preview ?? encodePng(pixels.preview));
+        if (scan.decoding !== undefined) decodedMs = Math.round((await scan.decoding.done) * 100) / 100;
       } finally {
         pixels.release();
       }
@@ -112,7 +121,7 @@ export function createAnalyzer(options: AnalyzerOptions): Analyzer {
         shieldingSuspects: pixels.shieldingSuspects,
         maxScore: pixels.maxScore,
         timings: {
-          decodeMs,
+          decodeMs: decodedMs,
           ...pixels.timings,
           postprocessMs: Math.round((pixels.timings.postprocessMs + encodeMs) * 100) / 100,
           totalMs: Math.round((decodeMs + performance.now() - start) * 100) / 100,

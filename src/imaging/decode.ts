@@ -7,7 +7,8 @@
 import sharp from './sharp.js';
 import { GatewayError } from '../core/errors.js';
 import { decodeDicos, isDicom } from './dicos.js';
-import type { Image16, ScanMeta } from './types.js';
+import { completeRows, streamablePng, streamPng16 } from './png-stream.js';
+import type { Image16, RowProgress, ScanDecoding, ScanMeta } from './types.js';
 
 export interface DecodeLimits {
   /** Largest accepted width × height. Default 40 M pixels (4000 × 10000). */
@@ -123,6 +124,43 @@ export async function decodeImage(
       { cause: error },
     );
   }
+}
+
+export interface OpenedImage extends DecodedImage {
+  /** How far the image's rows are decoded (complete at once unless streamed). */
+  readonly rows: RowProgress;
+}
+
+/**
+ * Open one scan image for analysis: the same checks and errors as {@link decodeImage}, but a
+ * 16-bit greyscale non-interlaced PNG (the scanners' usual file) is decoded as a stream, its rows
+ * filling in while the analysis starts on the first ones (png-stream.ts); a failure part-way
+ * rejects `rows` (IMAGE_CORRUPT). Anything else is decoded in one piece first, as before.
+ */
+export async function openImage(
+  bytes: Uint8Array,
+  name: string,
+  limits: DecodeLimits = DEFAULT_LIMITS,
+): Promise<OpenedImage> {
+  const png = sniffFormat(bytes) === 'png' ? streamablePng(bytes, name) : null;
+  if (png === null) {
+    const decoded = await decodeImage(bytes, name, limits);
+    return { ...decoded, rows: completeRows(decoded.image.height) };
+  }
+  // Checked before anything is inflated (decompression bombs).
+  checkSize(png.header.width, png.header.height, limits, name);
+  const { image, rows } = streamPng16(bytes, name, png.header, png.idat);
+  return { image, format: 'png', rows };
+}
+
+/**
+ * A scan's decoding, from its opened images (high first), timed from `t0`: unhandled failures
+ * are not reported (whoever analyzes or takes the scan sees them).
+ */
+export function scanDecoding(images: readonly OpenedImage[], t0: number): ScanDecoding {
+  const done = Promise.all(images.map((i) => i.rows.done)).then(() => performance.now() - t0);
+  done.catch(() => undefined);
+  return { high: images[0]!.rows, done };
 }
 
 /**

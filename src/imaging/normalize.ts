@@ -134,6 +134,17 @@ export function calibrate(img: Image16, options: NormalizeOptions): Calibration 
 }
 
 /**
+ * The image rows {@link calibrateHead} reads: the air rows at the top, or every row when the air
+ * level must be estimated from the whole image (a streamed decode waits for these first).
+ */
+export function headRows(height: number, options: NormalizeOptions): number {
+  return options.airValue === undefined ? height : airRowsOf(height, options);
+}
+
+const airRowsOf = (H: number, options: NormalizeOptions): number =>
+  Math.min(H, options.airRows ?? Math.max(4, Math.round(0.02 * H)));
+
+/**
  * The air level, the pulse gains (from the air rows, whose own gains it calibrates first) and
  * nothing else: the rest of the rows are calibrated by {@link calibrateRows} before their depth.
  * Without an air value the air level is estimated from the whole image.
@@ -162,7 +173,7 @@ export function calibrateHead(img: Image16, options: NormalizeOptions): Calibrat
     image: data,
     vals: new Float64Array(Math.max(W, H)),
   };
-  const airRows = Math.min(H, options.airRows ?? Math.max(4, Math.round(0.02 * H)));
+  const airRows = airRowsOf(H, options);
   calibrateRows(cal, airRows);
   const { vals, isBad, lgx } = cal;
   const rowGain = cal.lgy.subarray(0, airRows).map(Math.exp);

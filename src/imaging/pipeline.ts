@@ -23,7 +23,7 @@ import {
 import { heatRegions, maxHeat } from './regions.js';
 import { detectShielding, type ShieldingOptions } from './shielding.js';
 import { emptyHeat, extractTile, planTiles, stitchTile, strideFor, type HeatMap } from './tiling.js';
-import type { Image16, ScoredRegion, ShieldingSuspect } from './types.js';
+import type { Image16, RowProgress, ScoredRegion, ShieldingSuspect } from './types.js';
 
 /** What the pipeline needs besides the pixels: plain data, so it can be posted to a worker. */
 export interface PixelOptions {
@@ -44,6 +44,11 @@ export interface PixelOptions {
 export interface PixelJob {
   readonly image: Image16;
   readonly options: PixelOptions;
+  /**
+   * When the image is still being decoded: its rows as they come. The pipelined analysis
+   * (scan-feed.ts) waits for the rows each step needs; in one piece, for all of them.
+   */
+  readonly rows?: RowProgress;
 }
 
 export interface PixelTimings {
@@ -113,6 +118,7 @@ export async function analyzePixels(
 ): Promise<PixelResult> {
   const { image, options } = job;
   const { width: W, height: H } = image;
+  await job.rows?.whenRows(H);
   let t = performance.now();
   ws.depth = ensure(ws.depth, W * H);
   const { depth } = normalizeScan(image, options.normalize, ws.depth);

@@ -4,9 +4,12 @@
  * the event loop between them (SPEC §7: no stall), on the core the worker leaves free:
  *
  * 1. calibrate (pulse gains from the air rows; each row's gain from its air columns, strip by
- *    strip), then normalize in strips of rows; each tile is cut and handed to the worker as soon as its rows are final, so the model
- *    runs tile k while this thread prepares tile k + 1 (a few tile slots in memory shared
- *    with the worker, handed back and forth by index);
+ *    strip), then normalize in strips of rows; each tile is cut and handed to the worker as soon
+ *    as its rows are final, so the model runs tile k while this thread prepares tile k + 1 (a
+ *    few tile slots in memory shared with the worker, handed back and forth by index). When the
+ *    image is still being decoded (png-stream.ts), the calibration waits for the air rows only
+ *    and each strip for its own rows, so the first tiles run while the decode goes on; a
+ *    failed decode ends the feed with its error;
  * 2. while the model runs the remaining tiles: the 8-bit preview (when asked for), the shielding
  *    detector's block means and the overlay's grey, the last two in buffers shared with the
  *    worker;
@@ -19,7 +22,7 @@
  * same functions over the same rows, only in another order.
  */
 import { DEPTH_SCALE } from './model/architecture.js';
-import { calibrateHead, calibrateRows, depthRows, finalRows, repairReady } from './normalize.js';
+import { calibrateHead, calibrateRows, depthRows, finalRows, headRows, repairReady } from './normalize.js';
 import type { ModelInfo } from './onnx-runtime.js';
 import {
   overlayGreyRows,
@@ -149,8 +152,10 @@ export async function feedScan(
   ws: FeedWorkspace,
   onPreview?: (preview: GreyImage) => void,
 ): Promise<FedScan> {
-  const { image, options } = job;
+  const { image, options, rows } = job;
   const { width: W, height: H, data } = image;
+  // A streamed decode: only the rows the calibration reads (the air rows at the top) are awaited.
+  await rows?.whenRows(headRows(H, options.normalize));
   let t = performance.now();
   // Only the air rows and pulse gains here: each strip's rows are calibrated with their depth, so
   // the first tile is not kept waiting for the rows below it.
@@ -185,13 +190,15 @@ export async function feedScan(
     const ph = Math.floor(H / k);
     const grey = ws.grey.subarray(0, pw * ph);
     const { polarity, airValue, darkValue } = options.normalize;
-    const air = airValue ?? previewAir(image);
+    // Read in the first slice: the background runs once every row is decoded and in depth.
+    let air: number | undefined;
     for (let y0 = 0; y0 < ph; y0 += PICTURE_ROWS) {
       const y1 = Math.min(ph, y0 + PICTURE_ROWS);
       background.push(() => {
-        const rows = { width: W, height: (y1 - y0) * k, data: data.subarray(y0 * k * W, y1 * k * W) };
+        air ??= airValue ?? previewAir(image);
+        const part = { width: W, height: (y1 - y0) * k, data: data.subarray(y0 * k * W, y1 * k * W) };
         const o = { polarity, airValue: air, scale: k, into: grey.subarray(y0 * pw, y1 * pw) };
-        renderPreview(rows, darkValue !== undefined ? { ...o, darkValue } : o);
+        renderPreview(part, darkValue !== undefined ? { ...o, darkValue } : o);
         if (y1 === ph) {
           preview = { grey, width: pw, height: ph };
           onPreview?.(preview);
@@ -235,8 +242,12 @@ export async function feedScan(
       io.send(next, n, slot);
       next += n;
     } else if (done < H) {
-      t = performance.now();
       const end = Math.min(H, done + STRIP_ROWS);
+      if (rows !== undefined && rows.rows < end) {
+        await rows.whenRows(end); // rejects, ending the feed, when the decode fails
+        continue;
+      }
+      t = performance.now();
       calibrateRows(cal, end);
       depthRows(cal, data, depth, done, end);
       done = end;

@@ -39,6 +39,25 @@ export interface ScanMeta {
   readonly containerId?: string;
 }
 
+/** How far an image's rows are decoded (png-stream.ts decodes the usual PNG as a stream). */
+export interface RowProgress {
+  readonly height: number;
+  /** Rows [0, rows) are decoded. */
+  readonly rows: number;
+  /** Resolves once rows [0, n) are decoded; rejects with the decode's error. */
+  whenRows(n: number): Promise<void>;
+  /** Resolves when the whole image is decoded and checked; rejects with the decode's error. */
+  readonly done: Promise<void>;
+}
+
+/** A scan whose images are still being decoded while its analysis starts. */
+export interface ScanDecoding {
+  /** The high-energy image's rows: the analysis waits for the rows it needs. */
+  readonly high: RowProgress;
+  /** Every image of the scan decoded: the decode's time (ms); rejects with the first decode error. */
+  readonly done: Promise<number>;
+}
+
 /** A scan ready for analysis: one or two energies of the same size. */
 export interface Scan {
   readonly meta: ScanMeta;
@@ -46,6 +65,11 @@ export interface Scan {
   readonly low?: Image16;
   /** Where it came from: file names or `upload:<id>`. */
   readonly sources: readonly string[];
+  /**
+   * Present when the images are still being decoded (rows fill in from the top): their pixels
+   * are read only as this says they are in.
+   */
+  readonly decoding?: ScanDecoding;
 }
 
 /** A box in input pixel coordinates with a score (higher = more suspicious). */

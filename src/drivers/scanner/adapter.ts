@@ -7,12 +7,14 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { GatewayError } from '../../core/errors.js';
-import { decodeImage, type DecodeLimits } from '../../imaging/decode.js';
+import { decodeImage, openImage, scanDecoding, type DecodeLimits } from '../../imaging/decode.js';
 import { parseSidecar } from '../../imaging/sidecar.js';
 import type { Scan } from '../../imaging/types.js';
 
 export interface ReadScan {
+  /** Its images may still be decoding (`scan.decoding`): a failure then shows there. */
   readonly scan: Scan;
+  /** Time to read and decode the images, or to open them when they are decoded as a stream. */
   readonly decodeMs: number;
   /** Every file the scan consumed (trigger first). */
   readonly files: readonly string[];
@@ -53,14 +55,20 @@ export const sidecarAdapter: ScanFormatAdapter = {
   async read(dir, trigger, limits) {
     const { meta, files } = parseSidecar((await readBytes(join(dir, trigger))).toString('utf8'), trigger);
     const t0 = performance.now();
-    const high = (await decodeImage(await readBytes(join(dir, files.high)), files.high, limits)).image;
+    // Headers checked here; a streamed PNG goes on decoding while the analysis starts.
+    const high = await openImage(await readBytes(join(dir, files.high)), files.high, limits);
     const low =
       files.low !== undefined
-        ? (await decodeImage(await readBytes(join(dir, files.low)), files.low, limits)).image
+        ? await openImage(await readBytes(join(dir, files.low)), files.low, limits)
         : undefined;
     const decodeMs = performance.now() - t0;
     const names = [trigger, files.high, ...(files.low !== undefined ? [files.low] : [])];
-    return { scan: { meta, high, ...(low ? { low } : {}), sources: names }, decodeMs, files: names };
+    const decoding = scanDecoding(low ? [high, low] : [high], t0);
+    return {
+      scan: { meta, high: high.image, ...(low ? { low: low.image } : {}), sources: names, decoding },
+      decodeMs,
+      files: names,
+    };
   },
 };
 

@@ -2,7 +2,8 @@
  * The watched inbox (SPEC §1.3): the scanner workstation drops a scan's files into a folder;
  * each format adapter recognises the file that announces a scan (a sidecar, a DICOS file). A
  * scan is taken only when all its files have stopped changing for `settleMs` (a file still being
- * written is left alone), then read, handed to `onScan`, and moved to `processed/`. Anything
+ * written is left alone), then read (headers checked; a 16-bit PNG goes on decoding as a stream
+ * while `onScan` analyzes it), handed to `onScan`, and moved to `processed/`. Anything
  * unusable — corrupt or truncated images, wrong bit depth, decompression bombs, a malformed
  * sidecar, images with no sidecar, a sidecar naming files that never arrive — is moved to
  * `rejected/` with a `<file>.rejected.json` record (code, message, time), counted and logged;
@@ -192,10 +193,24 @@ export class ScanInbox {
       await this.reject([trigger, ...companions], error);
       return;
     }
-    this.o.counters.increment('scanner.inbox.scans');
+    let failure: { error: unknown } | null = null;
     try {
       await this.o.onScan(read);
     } catch (error) {
+      failure = { error };
+    }
+    // An image found corrupt part-way through a streamed decode is rejected as one found at once.
+    const corrupt = await read.scan.decoding?.done.then(
+      () => null,
+      (e: unknown) => e,
+    );
+    if (corrupt !== undefined && corrupt !== null) {
+      await this.reject([trigger, ...companions], corrupt);
+      return;
+    }
+    this.o.counters.increment('scanner.inbox.scans');
+    if (failure !== null) {
+      const { error } = failure;
       if (error instanceof GatewayError && error.code === 'SCAN_DUPLICATE') {
         await this.reject(read.files, error); // refused as a scan, not a failure of the gateway
         return;

@@ -5,7 +5,7 @@
 import { readFile } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
 import { GatewayError } from '../../core/errors.js';
-import { decodeImage, DEFAULT_LIMITS, type DecodeLimits } from '../../imaging/decode.js';
+import { DEFAULT_LIMITS, openImage, scanDecoding, type DecodeLimits } from '../../imaging/decode.js';
 import type { Polarity } from '../../imaging/types.js';
 import { DEFAULT_ADAPTERS, type ReadScan } from './adapter.js';
 
@@ -23,7 +23,7 @@ export async function readScanFiles(
   const t0 = performance.now();
   const read = async (p: string) => {
     try {
-      return (await decodeImage(await readFile(p), basename(p), limits)).image;
+      return await openImage(await readFile(p), basename(p), limits);
     } catch (error) {
       if (error instanceof GatewayError) throw error;
       throw new GatewayError(
@@ -40,9 +40,10 @@ export async function readScanFiles(
   return {
     scan: {
       meta: { scanId, polarity: options.polarity ?? 'transmission' },
-      high,
-      ...(low ? { low } : {}),
+      high: high.image,
+      ...(low ? { low: low.image } : {}),
       sources: [...paths],
+      decoding: scanDecoding(low ? [high, low] : [high], t0),
     },
     decodeMs: performance.now() - t0,
     files: [...paths],

@@ -5,8 +5,10 @@
  * UPLOAD_UNAUTHORIZED); sizes limited per file and per request (413 UPLOAD_INVALID); images decoded
  * with the same header checks as the inbox (422 IMAGE_*); not multipart (any other type, checked
  * before the body is read): 415 UPLOAD_INVALID; more than `maxConcurrent` at once: 503 UPLOAD_BUSY.
- * Refusals answer the console API's error shape and close the connection. Accepted scans get 202
- * and go to `onScan`. The console engineer mounts this plugin under /api/v1.
+ * Refusals answer the console API's error shape and close the connection. Scans go to `onScan`
+ * once their headers pass; a 16-bit PNG is still decoding then (the analysis starts on its first
+ * rows), and one found corrupt part-way is refused with 422 as one found at once. Accepted scans
+ * get 202. The console engineer mounts this plugin under /api/v1.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { STATUS_CODES } from 'node:http';
@@ -14,9 +16,14 @@ import multipart from '@fastify/multipart';
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { GatewayError } from '../../core/errors.js';
-import { decodeImage, DEFAULT_LIMITS, type DecodeLimits } from '../../imaging/decode.js';
+import {
+  DEFAULT_LIMITS,
+  openImage,
+  scanDecoding,
+  type DecodeLimits,
+  type OpenedImage,
+} from '../../imaging/decode.js';
 import { parseSidecar } from '../../imaging/sidecar.js';
-import type { Image16 } from '../../imaging/types.js';
 import type { ReadScan } from './adapter.js';
 
 export interface ScanUploadOptions {
@@ -122,7 +129,7 @@ export const scanUploadPlugin: FastifyPluginAsync<ScanUploadOptions> = async (ap
   const receive = async (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> => {
     const limits = options.limits ?? DEFAULT_LIMITS;
     let metaText: string | undefined;
-    const images: Partial<Record<'high' | 'low' | 'dicos', Image16>> = {};
+    const images: Partial<Record<'high' | 'low' | 'dicos', OpenedImage>> = {};
     let polarityFromFile: 'transmission' | 'attenuation' | undefined;
     const t0 = performance.now();
     try {
@@ -137,8 +144,9 @@ export const scanUploadPlugin: FastifyPluginAsync<ScanUploadOptions> = async (ap
         if (field !== 'high' && field !== 'low' && field !== 'dicos')
           throw new GatewayError('UPLOAD_INVALID', `unexpected file part '${field}' (high, low or dicos)`);
         const bytes = await part.toBuffer();
-        const decoded = await decodeImage(bytes, `${field}:${part.filename}`, limits);
-        images[field] = decoded.image;
+        // Headers checked here (422 before the scan is taken); a streamed PNG decodes on.
+        const decoded = await openImage(bytes, `${field}:${part.filename}`, limits);
+        images[field] = decoded;
         if (decoded.meta?.polarity) polarityFromFile = decoded.meta.polarity;
       }
     } catch (error) {
@@ -168,18 +176,37 @@ export const scanUploadPlugin: FastifyPluginAsync<ScanUploadOptions> = async (ap
       return fail(reply, 400, 'SIDECAR_INVALID', `meta is not valid JSON: ${(error as Error).message}`);
     }
     if (polarityFromFile && metaText === undefined) meta = { ...meta, polarity: polarityFromFile };
+    const decoding = scanDecoding(images.low ? [high, images.low] : [high], t0);
     const scan: ReadScan = {
-      scan: { meta, high, ...(images.low ? { low: images.low } : {}), sources: [`upload:${meta.scanId}`] },
+      scan: {
+        meta,
+        high: high.image,
+        ...(images.low ? { low: images.low.image } : {}),
+        sources: [`upload:${meta.scanId}`],
+        decoding,
+      },
       decodeMs: performance.now() - t0,
       files: [],
     };
     try {
       await options.onScan(scan);
     } catch (error) {
+      // An image found corrupt part-way through its decode is refused as it was before (422).
+      const corrupt = await decoding.done.then(
+        () => null,
+        (e: unknown) => e,
+      );
+      if (corrupt instanceof GatewayError) return fail(reply, 422, corrupt.code, corrupt.message);
       if (error instanceof GatewayError && error.code === 'SCAN_DUPLICATE')
         return fail(reply, 409, error.code, error.message);
       throw error;
     }
+    // A handler that does not analyze the pixels (or a low image) still gets a corrupt file refused.
+    const corrupt = await decoding.done.then(
+      () => null,
+      (e: unknown) => e,
+    );
+    if (corrupt instanceof GatewayError) return fail(reply, 422, corrupt.code, corrupt.message);
     return reply.code(202).send({ accepted: true, scanId: meta.scanId });
   };
 };

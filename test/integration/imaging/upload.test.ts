@@ -16,7 +16,12 @@ beforeEach(async () => {
   await app.register(scanUploadPlugin, {
     tokens: [TOKEN],
     maxFileBytes: 200_000,
-    onScan: (s) => void received.push(s),
+    // As the scanner service does, the handler reads the pixels once decoded (a streamed decode
+    // may fail part-way: the handler fails with it, and the upload is refused).
+    onScan: async (s) => {
+      await s.scan.decoding?.done;
+      received.push(s);
+    },
   });
   await app.ready();
 });
@@ -106,6 +111,15 @@ describe('scan upload route', () => {
     const good = await encodeImage16(makePhantom({ seed: 'up3', width: 64, height: 32 }).high, 'png');
     const cut = await post([{ name: 'high', value: good.subarray(0, 120), filename: 'cut.png' }], TOKEN);
     expect(cut.json()).toMatchObject({ code: 'IMAGE_CORRUPT' });
+    // Cut inside its image data: the header passes, the streamed decode fails part-way.
+    const larger = await encodeImage16(makePhantom({ seed: 'up4', width: 300, height: 200 }).high, 'png');
+    const part = larger.subarray(0, Math.floor(larger.length * 0.7));
+    const late = await post([{ name: 'high', value: part, filename: 'late.png' }], TOKEN);
+    expect(late.statusCode).toBe(422);
+    expect(late.json()).toMatchObject({ code: 'IMAGE_CORRUPT' });
+    expect(late.json<{ message: string }>().message).toMatch(
+      /^high:late\.png: png could not be decoded \(truncated or corrupt\)/,
+    );
     const meta = await post(
       [
         { name: 'meta', value: '{"scanId": 5' },

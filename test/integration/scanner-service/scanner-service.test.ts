@@ -1,5 +1,5 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -8,6 +8,7 @@ import { validateConfig } from '../../../src/config/load.js';
 import { SystemClock } from '../../../src/core/clock.js';
 import { Counters } from '../../../src/core/counters.js';
 import { silentLogger } from '../../../src/core/logger.js';
+import { encodeImage16 } from '../../../src/imaging/decode.js';
 import { dropScan } from '../../../simulators/scanner/inbox-writer.js';
 import { makePhantom } from '../../../simulators/scanner/phantom.js';
 import { startScannerPlcServer, type ScannerPlcServer } from '../../../simulators/scanner/plc-server.js';
@@ -30,7 +31,7 @@ afterEach(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-function build(scanner: Record<string, unknown>): ScannerService {
+function build(scanner: Record<string, unknown>, counters = new Counters()): ScannerService {
   const validated = validateConfig({
     site: 'bench',
     storage: { dir: join(dir, 'state') },
@@ -48,7 +49,7 @@ function build(scanner: Record<string, unknown>): ScannerService {
   const s = createScannerService(validated.config, {
     clock: new SystemClock(),
     logger: silentLogger,
-    counters: new Counters(),
+    counters,
     output: (r) => void records.push(r),
     inboxPollMs: 50,
     inboxSettleMs: 50,
@@ -140,6 +141,42 @@ describe('scanner service', () => {
     expect(rejected.code).toBe('SCAN_DUPLICATE');
     expect(records.filter((r) => r.type === 'imaging.scan.analyzed')).toHaveLength(1);
     expect(service.store.get('S-9')).toEqual(first);
+  }, 60_000);
+
+  it('rejects a PNG found cut part-way through its streamed decode as corrupt input, and goes on', async () => {
+    const counters = new Counters();
+    service = build({}, counters);
+    await service.start();
+    const inbox = join(dir, 'inbox');
+    const png = await encodeImage16(makePhantom({ seed: 'svc-cut', width: 2048, height: 1024 }).high, 'png');
+    // Headers and the first rows are fine: the analysis starts, then the decode fails.
+    await writeFile(join(inbox, 'C-high.png'), png.subarray(0, Math.floor(png.length * 0.7)));
+    await writeFile(join(inbox, 'C.json'), JSON.stringify({ scanId: 'C', files: { high: 'C-high.png' } }));
+    const rejectedDir = join(inbox, 'rejected');
+    const rejected = await waitFor(
+      () =>
+        existsSync(join(rejectedDir, 'C.json.rejected.json'))
+          ? (JSON.parse(readFileSync(join(rejectedDir, 'C.json.rejected.json'), 'utf8')) as {
+              code: string;
+              message: string;
+              files: string[];
+            })
+          : undefined,
+      { timeoutMs: 30_000, what: 'the rejection record' },
+    );
+    expect(rejected.code).toBe('IMAGE_CORRUPT');
+    expect(rejected.message).toMatch(/^C-high\.png: png could not be decoded \(truncated or corrupt\)/);
+    expect(rejected.files).toEqual(['C.json', 'C-high.png']);
+    expect(readdirSync(rejectedDir).sort()).toEqual(['C-high.png', 'C.json', 'C.json.rejected.json']);
+    // Counted as rejected input, not as a failed analysis.
+    expect(counters.get('scanner.inbox.rejected.IMAGE_CORRUPT')).toBe(1);
+    expect(counters.get('scanner.scans.failed')).toBe(0);
+    await dropScan(inbox, makePhantom({ seed: 'svc-clean' }), { scanId: 'S-after', time: Date.now() });
+    const next = await waitFor(() => records.find((r) => r.type === 'imaging.scan.analyzed'), {
+      timeoutMs: 30_000,
+    });
+    expect(next.scanId).toBe('S-after');
+    expect(service.store.get('C')).toBeNull();
   }, 60_000);
 
   it('links a scan that arrived before its occupancy ended when the occupancy record comes', async () => {
