@@ -7,7 +7,8 @@
  *   thread and the libuv pool while the worker infers) → event JSON.
  * - Its floor, p50: bare `session.run` over the same scan's tiles, in-process, timed two ways —
  *   all tiles in one call, and one tile per call (summed) — and the faster of the two is the
- *   floor: the least the model alone costs on this input. The ratio is end to end / floor.
+ *   floor: the least the model alone costs on this input. The ratio is end to end / floor, both
+ *   taken in the same rounds (a scan end to end, then the floor), as the machine's speed drifts.
  * - The event loop's longest stall, by a 1 ms timer over every end-to-end run: while the worker
  *   analyzes (inference) and over the whole run (decode and PNG encoding included).
  * - The process's peak RSS with the model loaded, taken before the floor's in-process session
@@ -24,6 +25,7 @@ import { defaultModelPath, loadModel } from '../src/imaging/model-store.js';
 import { normalizeScan } from '../src/imaging/normalize.js';
 import { createInProcessRunner, createWorkerRunner } from '../src/imaging/onnx-runtime.js';
 import { extractTiles, planTiles } from '../src/imaging/tiling.js';
+import type { AnalysisTimings } from '../src/imaging/types.js';
 import { buildDefaultModel } from '../simulators/scanner/train-model.js';
 
 export interface ImagingBenchOptions {
@@ -159,7 +161,6 @@ export async function benchImaging(options: ImagingBenchOptions = {}): Promise<I
   let stallInference = 0;
   let stallAll = 0;
   let peakRss = 0;
-  const e2e: number[] = [];
   const stages: Record<string, number[]> = {
     decode: [],
     preprocess: [],
@@ -168,66 +169,89 @@ export async function benchImaging(options: ImagingBenchOptions = {}): Promise<I
     shielding: [],
     event: [],
   };
+  /** One scan as the scanner service runs it; its total time, and its stages' timings. */
+  const endToEnd = async (): Promise<{
+    start: number;
+    analyzeStart: number;
+    analyzeEnd: number;
+    total: number;
+    tm: AnalysisTimings;
+    eventMs: number;
+  }> => {
+    const start = performance.now();
+    // As the adapters open it: headers checked, the rows decoded as the analysis goes.
+    const opened = await openImage(png, 'bench.png');
+    const decodeMs = performance.now() - start;
+    const analyzeStart = performance.now();
+    const decoding = scanDecoding([opened], start);
+    const a = await analyzer.analyze(
+      { meta, high: opened.image, sources: ['bench.png'], decoding },
+      decodeMs,
+    );
+    const analyzeEnd = performance.now();
+    const overlay = await overlayPng(a);
+    const preview = await previewPng(a);
+    const t2 = performance.now();
+    const event = JSON.stringify({ specversion: '1.0', type: 'imaging.scan.analyzed', data: a.data });
+    const eventMs = performance.now() - t2;
+    const total = performance.now() - start;
+    if (overlay.length === 0 || preview.length === 0 || event.length === 0) throw new Error('empty output');
+    return { start, analyzeStart, analyzeEnd, total, tm: a.data.timings, eventMs };
+  };
+  const e2e: number[] = [];
+  const floor: number[] = [];
+  const perTile: number[] = [];
+  let tiles = 0;
   try {
+    // Stalls, stages and memory: the end-to-end runs alone (no floor session in the process yet).
     for (let i = 0; i < runs + 2; i++) {
-      const allStart = performance.now();
-      // As the adapters open it: headers checked, the rows decoded as the analysis goes.
-      const opened = await openImage(png, 'bench.png');
-      const decodeMs = performance.now() - allStart;
-      const analyzeStart = performance.now();
-      const decoding = scanDecoding([opened], allStart);
-      const a = await analyzer.analyze(
-        { meta, high: opened.image, sources: ['bench.png'], decoding },
-        decodeMs,
-      );
-      const analyzeEnd = performance.now();
-      const overlay = await overlayPng(a);
-      const preview = await previewPng(a);
-      const t2 = performance.now();
-      const event = JSON.stringify({ specversion: '1.0', type: 'imaging.scan.analyzed', data: a.data });
-      const eventMs = performance.now() - t2;
-      const total = performance.now() - allStart;
-      if (overlay.length === 0 || preview.length === 0 || event.length === 0) throw new Error('empty output');
+      const r = await endToEnd();
       // Let the meter tick once more so a stall ending with the run is seen.
       await tick();
       if (i < 2) continue;
-      e2e.push(total);
-      stallInference = Math.max(stallInference, meter.worstIn(analyzeStart, analyzeEnd));
-      stallAll = Math.max(stallAll, meter.worstIn(allStart, allStart + total));
-      const tm = a.data.timings;
-      stages.decode!.push(tm.decodeMs);
-      stages.preprocess!.push(tm.preprocessMs);
-      stages.inference!.push(tm.inferenceMs);
-      stages.postprocess!.push(tm.postprocessMs);
-      stages.shielding!.push(tm.shieldingMs);
-      stages.event!.push(eventMs);
+      stallInference = Math.max(stallInference, meter.worstIn(r.analyzeStart, r.analyzeEnd));
+      stallAll = Math.max(stallAll, meter.worstIn(r.start, r.start + r.total));
+      stages.decode!.push(r.tm.decodeMs);
+      stages.preprocess!.push(r.tm.preprocessMs);
+      stages.inference!.push(r.tm.inferenceMs);
+      stages.postprocess!.push(r.tm.postprocessMs);
+      stages.shielding!.push(r.tm.shieldingMs);
+      stages.event!.push(r.eventMs);
     }
     // The process's true peak so far (kernel maxrss) and the meter's samples: nothing of the floor yet.
     peakRss = Math.max(meter.peakRss(), process.resourceUsage().maxRSS * 1024);
+    meter.stop();
+
+    // The ratio: bare session.run, in-process, on the tiles the pipeline makes — all in one call,
+    // and one tile per call (the pipeline's batches); the faster is the floor. This machine's
+    // speed drifts by ±15 % over seconds, so each round runs the scan end to end and then the
+    // floor, and both p50s are over the same rounds.
+    const floorRunner = await createInProcessRunner(bytes, { threads });
+    try {
+      const norm = normalizeScan((await decodeImage(png, 'bench.png')).image, meta);
+      const layout = planTiles(width, height, floorRunner.info.tile, floorRunner.info.margin);
+      const all = extractTiles(norm.depth, layout, 1 / DEPTH_SCALE);
+      const per = layout.tile * layout.tile;
+      tiles = layout.count;
+      for (let i = 0; i < runs + 2; i++) {
+        const total = (await endToEnd()).total;
+        await tick();
+        const batched = await floorRunner.run(all, layout.count);
+        let sum = 0;
+        for (let k = 0; k < layout.count; k++)
+          sum += (await floorRunner.run(all.slice(k * per, (k + 1) * per), 1)).runMs;
+        if (i < 2) continue;
+        e2e.push(total);
+        floor.push(batched.runMs);
+        perTile.push(sum);
+      }
+    } finally {
+      await floorRunner.close();
+    }
   } finally {
     meter.stop();
     await runner.close();
   }
-
-  // Floor: bare session.run, in-process, on the tiles the pipeline makes: all in one call, and
-  // one tile per call (the pipeline's batches); the faster is the floor.
-  const floorRunner = await createInProcessRunner(bytes, { threads });
-  const norm = normalizeScan((await decodeImage(png, 'bench.png')).image, meta);
-  const layout = planTiles(width, height, floorRunner.info.tile, floorRunner.info.margin);
-  const tiles = extractTiles(norm.depth, layout, 1 / DEPTH_SCALE);
-  const per = layout.tile * layout.tile;
-  const floor: number[] = [];
-  const perTile: number[] = [];
-  for (let i = 0; i < runs + 2; i++) {
-    const r = await floorRunner.run(tiles, layout.count);
-    let sum = 0;
-    for (let k = 0; k < layout.count; k++)
-      sum += (await floorRunner.run(tiles.slice(k * per, (k + 1) * per), 1)).runMs;
-    if (i < 2) continue;
-    floor.push(r.runMs);
-    perTile.push(sum);
-  }
-  await floorRunner.close();
 
   const endToEndP50Ms = p50(e2e);
   const batchedP50 = p50(floor);
@@ -237,7 +261,7 @@ export async function benchImaging(options: ImagingBenchOptions = {}): Promise<I
     width,
     height,
     runs,
-    tiles: layout.count,
+    tiles,
     endToEndP50Ms,
     sessionRunP50Ms,
     floorKind: perTileP50 <= batchedP50 ? 'per tile' : 'batched',
