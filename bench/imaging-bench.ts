@@ -222,10 +222,12 @@ export async function benchImaging(options: ImagingBenchOptions = {}): Promise<I
     peakRss = Math.max(meter.peakRss(), process.resourceUsage().maxRSS * 1024);
     meter.stop();
 
-    // The ratio: bare session.run, in-process, on the tiles the pipeline makes — all in one call,
-    // and one tile per call (the pipeline's batches); the faster is the floor. This machine's
-    // speed drifts by ±15 % over seconds, so each round runs the scan end to end and then the
-    // floor, and both p50s are over the same rounds.
+    // The ratio: bare session.run, in-process, on the tiles the pipeline makes — one tile per call
+    // (the pipeline's batches) and all in one call; the faster is the floor. This machine's speed
+    // drifts by ±15 % over seconds, so each round runs the scan end to end and then the tiles one
+    // per call, and both p50s are over the same rounds. The all-in-one call runs after them: its
+    // ≈ 100 MB of intermediate tensors, allocated and freed by the runtime on each call, slowed
+    // the next round's scan.
     const floorRunner = await createInProcessRunner(bytes, { threads });
     try {
       const norm = normalizeScan((await decodeImage(png, 'bench.png')).image, meta);
@@ -236,14 +238,16 @@ export async function benchImaging(options: ImagingBenchOptions = {}): Promise<I
       for (let i = 0; i < runs + 2; i++) {
         const total = (await endToEnd()).total;
         await tick();
-        const batched = await floorRunner.run(all, layout.count);
         let sum = 0;
         for (let k = 0; k < layout.count; k++)
           sum += (await floorRunner.run(all.slice(k * per, (k + 1) * per), 1)).runMs;
         if (i < 2) continue;
         e2e.push(total);
-        floor.push(batched.runMs);
         perTile.push(sum);
+      }
+      for (let i = 0; i < runs + 2; i++) {
+        const batched = await floorRunner.run(all, layout.count);
+        if (i >= 2) floor.push(batched.runMs);
       }
     } finally {
       await floorRunner.close();
