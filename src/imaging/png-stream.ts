@@ -68,7 +68,7 @@ const PIECE = 256 * 1024;
  * RSS rose by ≈ 20–30 MB; the analyzer's young collection after a scan frees only young garbage,
  * release.ts).
  */
-const OUT_CHUNK = 64 * 1024;
+const OUT_CHUNK = 1024 * 1024;
 
 /** Piece buffers for runs of small IDAT chunks (8 KB from libpng and libvips), shared by every decode. */
 const spare: Buffer[] = [];
