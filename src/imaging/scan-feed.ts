@@ -242,9 +242,10 @@ export async function feedScan(
     return drew;
   };
 
-  // Tiles first (the model waits for them); then depth, only depth until the first tile is out;
-  // then the pictures behind the depth; wait only when nothing is left.
+  // Tiles first (the model waits for them); then the depth the next tile needs; then the pictures
+  // behind the depth, once the first tile is out; then more depth; wait only when nothing is left.
   const batch = Math.max(1, Math.min(options.batchTiles, layout.count));
+  const drawing = (): boolean => (next > 0 || done === H) && (next === layout.count || final >= needs(next));
   while (next < layout.count || done < H || !pictured()) {
     await turn();
     const n = Math.min(batch, layout.count - next);
@@ -255,7 +256,7 @@ export async function feedScan(
       preprocessMs += performance.now() - t;
       io.send(next, n, slot);
       next += n;
-    } else if ((next > 0 || done === H) && drawBehind()) continue;
+    } else if (drawing() && drawBehind()) continue;
     else if (done < H) {
       const end = Math.min(H, done + STRIP_ROWS);
       if (rows !== undefined && rows.rows < end) {
