@@ -11,8 +11,10 @@
  *
  * `environment: 'deployed'` runs the child with the environment the Dockerfile sets
  * (`DEPLOYED_ENV`: glibc's malloc limited to two arenas — the decode, inference and database
- * threads each keep an arena of freed memory otherwise); `'default'` with glibc's defaults (up
- * to 8 arenas per core), as a bare `npx rpm-gateway run` gets. Both are reported.
+ * threads each keep an arena of freed memory otherwise — and V8's semi-spaces limited to 4 MB —
+ * the main thread's young generation otherwise grows to 32 MB under a scan's allocations);
+ * `'default'` with neither (glibc's up to 8 arenas per core, V8's 16 MB semi-spaces), as a bare
+ * `npx rpm-gateway run` gets. Both are reported.
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -33,12 +35,15 @@ export interface GatewayBenchOptions {
   readonly scans?: number;
   readonly width?: number;
   readonly height?: number;
-  /** The child's environment: as the Dockerfile deploys it, or glibc's defaults. Default deployed. */
+  /** The child's environment: as the Dockerfile deploys it, or glibc's and V8's defaults. Default deployed. */
   readonly environment?: 'deployed' | 'default';
 }
 
 /** What the Dockerfile's runtime stage sets (keep the two in step). */
-export const DEPLOYED_ENV: Readonly<Record<string, string>> = { MALLOC_ARENA_MAX: '2' };
+export const DEPLOYED_ENV: Readonly<Record<string, string>> = {
+  MALLOC_ARENA_MAX: '2',
+  NODE_OPTIONS: '--max-semi-space-size=4',
+};
 
 export interface GatewayBenchResult {
   readonly lanes: number;
@@ -95,7 +100,7 @@ export async function benchGatewayMemory(options: GatewayBenchOptions = {}): Pro
 
     const cli = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
     const env = { ...process.env };
-    delete env.MALLOC_ARENA_MAX;
+    for (const name of Object.keys(DEPLOYED_ENV)) delete env[name];
     const child = spawn(process.execPath, [cli, 'run', '--config', configPath], {
       stdio: ['ignore', 'pipe', 'inherit'],
       env: (options.environment ?? 'deployed') === 'deployed' ? { ...env, ...DEPLOYED_ENV } : env,

@@ -171,13 +171,13 @@ async function imagingSection(rows: Row[]): Promise<void> {
 }
 
 async function gatewaySection(rows: Row[]): Promise<void> {
-  // As deployed (the Dockerfile's environment: MALLOC_ARENA_MAX=2) — the target — and with
-  // glibc's default arenas, reported beside it.
+  // As deployed (the Dockerfile's environment: MALLOC_ARENA_MAX=2, --max-semi-space-size=4) —
+  // the target — and with glibc's and V8's defaults, reported beside it.
   const g = await benchGatewayMemory({ environment: 'deployed' });
   const what = `${g.lanes} VM-250 lanes, scanner + model, MQTT, console; ${g.scansAnalyzed} scans analyzed`;
   rows.push({
     section: 'gateway',
-    figure: `peak RSS of the whole gateway as deployed (MALLOC_ARENA_MAX=2): ${what} (MB)`,
+    figure: `peak RSS of the whole gateway as deployed (MALLOC_ARENA_MAX=2, --max-semi-space-size=4): ${what} (MB)`,
     value: n(g.peakRssMb),
     floor: '—',
     ratio: '—',
@@ -187,7 +187,7 @@ async function gatewaySection(rows: Row[]): Promise<void> {
   const d = await benchGatewayMemory({ environment: 'default' });
   rows.push({
     section: 'gateway',
-    figure: `peak RSS of the whole gateway with glibc's default malloc arenas: ${what} (MB)`,
+    figure: `peak RSS of the whole gateway with glibc's and V8's defaults: ${what} (MB)`,
     value: n(d.peakRssMb),
     floor: '—',
     ratio: '—',
