@@ -63,7 +63,9 @@ const PIECE = 256 * 1024;
 
 /**
  * Inflated bytes per output buffer. Every buffer the stream fills is garbage as soon as its rows
- * are un-filtered: small ones die young and a scavenge frees them. One buffer for the whole image
+ * are un-filtered. Each one is also a trip back to this thread, which is busy in its slices
+ * while the model runs: with 64 KB buffers the decode stretched to 60–75 ms and the first tile
+ * waited for it; 1 MB (four or five per scan) keeps the trips few. One buffer for the whole image
  * lived through the decode, was promoted, and waited for a full collection (the gateway's peak
  * RSS rose by ≈ 20–30 MB; the analyzer's young collection after a scan frees only young garbage,
  * release.ts).
