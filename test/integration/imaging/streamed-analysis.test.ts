@@ -1,29 +1,13 @@
-import { readFile } from 'node:fs/promises';
 import sharp from 'sharp';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { GatewayError } from '../../../src/core/errors.js';
 import { createAnalyzer, type Analysis } from '../../../src/imaging/analyzer.js';
 import { decodeImage, encodeImage16, openImage, scanDecoding } from '../../../src/imaging/decode.js';
-import { defaultModelPath } from '../../../src/imaging/model-store.js';
-import {
-  createInProcessRunner,
-  createWorkerRunner,
-  type ScoreRunner,
-} from '../../../src/imaging/onnx-runtime.js';
 import type { Image16, RowProgress, Scan, ScanDecoding, ScanMeta } from '../../../src/imaging/types.js';
 import { makePhantom, type PhantomOptions } from '../../../simulators/scanner/phantom.js';
+import { useModelRunners } from '../../support/imaging.js';
 
-let local: ScoreRunner;
-let worker: ScoreRunner;
-beforeAll(async () => {
-  const bytes = await readFile(defaultModelPath());
-  local = await createInProcessRunner(bytes);
-  worker = await createWorkerRunner(bytes);
-});
-afterAll(async () => {
-  await local.close();
-  await worker.close();
-});
+const runners = useModelRunners();
 
 // A failure part-way through a decode must reach whoever analyzes, and nowhere else.
 const unhandled: unknown[] = [];
@@ -110,7 +94,7 @@ describe('analysis of a PNG decoded as a stream', () => {
       airValue: p.airValue,
       darkValue: p.darkValue,
     };
-    for (const runner of [worker, local]) {
+    for (const runner of [runners.worker, runners.local]) {
       const analyzer = createAnalyzer({ runner, preview: true });
       const a = await analyzer.analyze({ meta, high: p.high, sources: ['s'] });
       for (const step of [3, 40]) {
@@ -168,7 +152,7 @@ describe('analysis of a PNG decoded as a stream', () => {
         darkValue: p.darkValue,
         ...(air ? { airValue: p.airValue } : {}),
       };
-      for (const runner of [worker, local]) {
+      for (const runner of [runners.worker, runners.local]) {
         const { streamed, whole } = await bothWays(files, meta);
         const analyzer = createAnalyzer({ runner, preview: true });
         const a = await analyzer.analyze(whole);
@@ -190,7 +174,7 @@ describe('analysis of a PNG decoded as a stream', () => {
       airValue: p.airValue,
       darkValue: p.darkValue,
     };
-    const analyzer = createAnalyzer({ runner: worker, preview: true });
+    const analyzer = createAnalyzer({ runner: runners.worker, preview: true });
     const expected = await analyzer.analyze({
       meta,
       high: (await decodeImage(file, 'x.png')).image,

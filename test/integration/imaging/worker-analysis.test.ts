@@ -1,30 +1,17 @@
 import { readFile } from 'node:fs/promises';
 import sharp from 'sharp';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { GatewayError } from '../../../src/core/errors.js';
 import { createAnalyzer, overlayPng, previewPng, type Analysis } from '../../../src/imaging/analyzer.js';
 import { encodeModel } from '../../../src/imaging/model/onnx-proto.js';
 import { defaultModelPath } from '../../../src/imaging/model-store.js';
 import { renderPreview } from '../../../src/imaging/overlay.js';
-import {
-  createInProcessRunner,
-  createWorkerRunner,
-  type ScoreRunner,
-} from '../../../src/imaging/onnx-runtime.js';
+import { createWorkerRunner } from '../../../src/imaging/onnx-runtime.js';
 import type { Scan } from '../../../src/imaging/types.js';
 import { makePhantom } from '../../../simulators/scanner/phantom.js';
+import { useModelRunners } from '../../support/imaging.js';
 
-let local: ScoreRunner;
-let worker: ScoreRunner;
-beforeAll(async () => {
-  const bytes = await readFile(defaultModelPath());
-  local = await createInProcessRunner(bytes);
-  worker = await createWorkerRunner(bytes);
-});
-afterAll(async () => {
-  await local.close();
-  await worker.close();
-});
+const runners = useModelRunners();
 
 function scanOf(seed: string, width: number, height: number): Scan {
   const p = makePhantom({ seed, width, height, anomalies: ['dense', 'compartment'] });
@@ -41,8 +28,8 @@ describe('every per-pixel step in the analysis worker', () => {
   it('gives the in-process analysis exactly: regions, suspects, pictures', async () => {
     const scan = scanOf('worker-same', 1024, 512);
     const before = Uint16Array.from(scan.high.data);
-    const a = await createAnalyzer({ runner: local, preview: true }).analyze(scan);
-    const b = await createAnalyzer({ runner: worker, preview: true }).analyze(scan);
+    const a = await createAnalyzer({ runner: runners.local, preview: true }).analyze(scan);
+    const b = await createAnalyzer({ runner: runners.worker, preview: true }).analyze(scan);
     expect(withoutTimings(b)).toEqual(withoutTimings(a));
     expect(b.data.regions.length + b.data.shieldingSuspects.length).toBeGreaterThan(0);
     expect((await overlayPng(b)).equals(await overlayPng(a))).toBe(true);
@@ -76,8 +63,8 @@ describe('every per-pixel step in the analysis worker', () => {
     ];
     for (const scan of scans) {
       for (const batchTiles of [1, 4]) {
-        const a = await createAnalyzer({ runner: local, preview: true, batchTiles }).analyze(scan);
-        const b = await createAnalyzer({ runner: worker, preview: true, batchTiles }).analyze(scan);
+        const a = await createAnalyzer({ runner: runners.local, preview: true, batchTiles }).analyze(scan);
+        const b = await createAnalyzer({ runner: runners.worker, preview: true, batchTiles }).analyze(scan);
         expect(withoutTimings(b)).toEqual(withoutTimings(a));
         expect(b.overlay.equals(a.overlay)).toBe(true);
         expect(b.preview!.equals(a.preview!)).toBe(true);
@@ -123,7 +110,7 @@ describe('every per-pixel step in the analysis worker', () => {
 
   it('renders the preview slice by slice (beside the inference) as in one piece', async () => {
     const scan = scanOf('preview-slices', 2048, 1024);
-    const a = await createAnalyzer({ runner: worker, preview: true }).analyze(scan);
+    const a = await createAnalyzer({ runner: runners.worker, preview: true }).analyze(scan);
     const { polarity, airValue, darkValue } = scan.meta;
     const whole = renderPreview(scan.high, { polarity, airValue, darkValue, scale: 2 });
     const { data, info } = await sharp(await previewPng(a))
@@ -137,14 +124,14 @@ describe('every per-pixel step in the analysis worker', () => {
   });
 
   it('runs overlapping calls one at a time, each with its own pictures, across scan sizes', async () => {
-    const analyzer = createAnalyzer({ runner: worker });
+    const analyzer = createAnalyzer({ runner: runners.worker });
     const scans = [
       scanOf('worker-a', 2048, 1024),
       scanOf('worker-b', 512, 256),
       scanOf('worker-c', 1024, 512),
     ];
     const together = await Promise.all(scans.map((s) => analyzer.analyze(s)));
-    const reference = createAnalyzer({ runner: local });
+    const reference = createAnalyzer({ runner: runners.local });
     for (const [i, s] of scans.entries()) {
       const alone = await reference.analyze(s);
       expect(withoutTimings(together[i]!)).toEqual(withoutTimings(alone));
@@ -161,7 +148,7 @@ describe('every per-pixel step in the analysis worker', () => {
   });
 
   it('keeps the event loop turning during a 2048 × 1024 analysis', async () => {
-    const analyzer = createAnalyzer({ runner: worker });
+    const analyzer = createAnalyzer({ runner: runners.worker });
     const scan = scanOf('worker-loop', 2048, 1024);
     await analyzer.analyze(scan); // warm
     let last = performance.now();

@@ -1,21 +1,13 @@
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
-import { GatewayError } from '../../../src/core/errors.js';
 import { decodeImage, encodeImage16 } from '../../../src/imaging/decode.js';
 import { encodeDicosDx } from '../../../simulators/scanner/dicos-writer.js';
 import { makePhantom } from '../../../simulators/scanner/phantom.js';
+import { errorCode } from '../../support/imaging.js';
 
 const img = makePhantom({ seed: 'dec', width: 160, height: 80 }).high;
 
-async function code(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-    return 'ok';
-  } catch (e) {
-    expect(e).toBeInstanceOf(GatewayError);
-    return (e as GatewayError).code;
-  }
-}
+const code = errorCode;
 
 describe('scan image decoding (16-bit kept end to end)', () => {
   it('round-trips 16-bit PNG, TIFF and DICOS DX exactly', async () => {

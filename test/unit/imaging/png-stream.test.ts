@@ -1,11 +1,11 @@
 import { crc32, deflateSync, inflateSync } from 'node:zlib';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
-import { GatewayError } from '../../../src/core/errors.js';
 import { decodeImage, encodeImage16, openImage } from '../../../src/imaging/decode.js';
 import { readChunk, RowUnfilter, unfilterRow } from '../../../src/imaging/png-rows.js';
 import type { Image16 } from '../../../src/imaging/types.js';
 import { makePhantom } from '../../../simulators/scanner/phantom.js';
+import { errorCode } from '../../support/imaging.js';
 
 /** The encoder's side of PNG filtering (spec §9.2), to check the decoder's reconstruction. */
 function filterRow(type: number, raw: Uint8Array, prev: Uint8Array, bpp: number): Uint8Array {
@@ -63,15 +63,7 @@ function buildPng(img: Image16, filters: (y: number) => number, split: number, e
 const same = (a: Uint16Array, b: Uint16Array): boolean =>
   Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
 
-async function code(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-    return 'ok';
-  } catch (e) {
-    expect(e).toBeInstanceOf(GatewayError);
-    return (e as GatewayError).code;
-  }
-}
+const code = errorCode;
 
 const img = makePhantom({ seed: 'png-stream', width: 150, height: 70 }).high;
 
