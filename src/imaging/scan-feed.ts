@@ -182,8 +182,8 @@ export async function feedScan(
 
   // The pictures and the shielding means, drawn row by row behind the depth: each slice right
   // after the strip whose rows it reads, while they are still in this core's cache (passes over
-  // the whole 8 MB depth later slowed the model's core by ≈ 10 ms a scan), and the preview is
-  // ready to encode long before the model's last tile.
+  // the whole 8 MB depth afterwards slowed the model's runs on the other core by a few ms a
+  // scan), and the preview is ready to encode long before the model's last tile.
   /** Image rows with their depth, of which [0, final) are final (bad rows repaired); tiles sent. */
   let done = 0;
   let repaired = 0;
