@@ -21,12 +21,20 @@ export interface NormalizeOptions {
   readonly airColumns?: number;
   /** Top rows that see only air (pulse calibration). Default max(4, 2 % of height). */
   readonly airRows?: number;
+  /**
+   * The depth is stored as μ × depthScale, μ rounded to float32 first: with 1 / 10 each value is
+   * exactly the model's input (μ / 10), so tiles are plain copies of it. Default 1 (μ itself).
+   */
+  readonly depthScale?: number;
 }
 
 export interface Normalized {
   readonly width: number;
   readonly height: number;
-  /** Optical depth per pixel, ≥ 0 in practice (noise can dip slightly below), at most {@link MAX_DEPTH}. */
+  /**
+   * Optical depth per pixel × the options' `depthScale` (default 1), ≥ 0 in practice (noise can
+   * dip slightly below), μ at most {@link MAX_DEPTH}.
+   */
   readonly depth: Float32Array;
   readonly air: number;
   readonly dark: number;
@@ -108,6 +116,8 @@ export interface Calibration {
   readonly lgx: Float64Array;
   readonly lnTab: Float64Array;
   readonly isBad: Uint8Array;
+  /** What μ is multiplied by as it is stored (NormalizeOptions.depthScale). */
+  readonly scale: number;
   /** Dead or hot rows, top to bottom (among rows [0, {@link rows})). */
   readonly bad: readonly number[];
   /** Rows [0, rows) calibrated so far. */
@@ -164,6 +174,7 @@ export function calibrateHead(img: Image16, options: NormalizeOptions): Calibrat
     lgx: new Float64Array(W),
     lnTab: lnTable(polarity, dark),
     isBad: new Uint8Array(H),
+    scale: options.depthScale ?? 1,
     bad: [],
     rows: 0,
     polarity,
@@ -215,7 +226,8 @@ export function depthRows(
 ): void {
   const W = cal.width;
   if (y1 > cal.rows) throw new RangeError(`depth of rows up to ${y1}, but only ${cal.rows} are calibrated`);
-  for (let y = y0; y < y1; y++) depthRow(depth, data, y * W, W, cal.rowBase[y]!, cal.lgx, cal.lnTab);
+  for (let y = y0; y < y1; y++)
+    depthRow(depth, data, y * W, W, cal.rowBase[y]!, cal.lgx, cal.lnTab, cal.scale);
 }
 
 /**
@@ -263,6 +275,7 @@ function depthRow(
   base: number,
   lgx: Float64Array,
   lnTab: Float64Array,
+  scale: number,
 ): void {
   // A local: the module's exported constant is read through its binding on every pixel. With the
   // float64 tables, a 2048 × 1024 scan's depth takes 7.2 ms instead of 8.4 (same values).
@@ -270,7 +283,9 @@ function depthRow(
   for (let x = 0; x < W; x++) {
     // Math.min, not `d > max ? max : d`: that phi of a constant and a double is kept tagged by
     // TurboFan, a heap number per pixel (32 MB of garbage per 2048 × 1024 scan).
-    depth[row + x] = Math.min(base + lgx[x]! - lnTab[data[row + x]!]!, max);
+    // μ rounded to float32, then scaled: with 1 / 10 the very float32 that cutting a tile from
+    // a depth in μ gave (× 0.1), so the model's input is unchanged.
+    depth[row + x] = Math.fround(Math.min(base + lgx[x]! - lnTab[data[row + x]!]!, max)) * scale;
   }
 }
 

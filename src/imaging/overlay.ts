@@ -19,6 +19,8 @@ export interface OverlayInput {
   readonly shielding: readonly ScoredRegion[];
   /** Integer down-scaling of the picture (1 = full size). Boxes are scaled with it. */
   readonly scale?: number;
+  /** The depth's unit: values are μ × depthScale (NormalizeOptions.depthScale). Default 1. */
+  readonly depthScale?: number;
   /** Where to draw (its first width × height × 3 bytes), when large enough; else a new buffer. */
   readonly into?: Uint8Array;
 }
@@ -64,7 +66,7 @@ const GREY = Uint8Array.from({ length: 256 }, (_, q) => Math.round(255 * (1 - q 
  * that can be drawn before the heat map exists; {@link overlayMarks} adds the rest.
  */
 export function overlayGreyRows(
-  o: Pick<OverlayInput, 'width' | 'depth' | 'scale'>,
+  o: Pick<OverlayInput, 'width' | 'depth' | 'scale' | 'depthScale'>,
   rgb: Uint8Array,
   y0: number,
   y1: number,
@@ -72,12 +74,15 @@ export function overlayGreyRows(
   const { depth } = o;
   const k = o.scale ?? 1;
   const W = Math.floor(o.width / k);
+  const unit = o.depthScale ?? 1;
+  const top = 8 * unit;
+  const step = 31.875 / unit;
   for (let y = y0; y < y1; y++) {
     const src = y * k * o.width;
     for (let x = 0; x < W; x++) {
       const i = (y * W + x) * 3;
       const d = depth[src + x * k]!;
-      const g = GREY[d <= 0 ? 0 : d >= 8 ? 255 : (d * 31.875) | 0]!;
+      const g = GREY[d <= 0 ? 0 : d >= top ? 255 : (d * step) | 0]!;
       rgb[i] = g;
       rgb[i + 1] = g;
       rgb[i + 2] = g;

@@ -102,6 +102,13 @@ export function pictureSizes(width: number, height: number, options: PixelOption
   };
 }
 
+/**
+ * The analysis keeps its depth in the model's input units (μ / DEPTH_SCALE, normalize.ts's
+ * `depthScale`): a tile is then a plain copy of it, and the shielding detector and the overlay
+ * read it in those units.
+ */
+export const DEPTH_UNIT = 1 / DEPTH_SCALE;
+
 const since = (t0: number): number => performance.now() - t0;
 const round2 = (v: number): number => Math.round(v * 100) / 100;
 
@@ -121,7 +128,7 @@ export async function analyzePixels(
   await job.rows?.whenRows(H);
   let t = performance.now();
   ws.depth = ensure(ws.depth, W * H);
-  const { depth } = normalizeScan(image, options.normalize, ws.depth);
+  const { depth } = normalizeScan(image, { ...options.normalize, depthScale: DEPTH_UNIT }, ws.depth);
   let preprocessMs = since(t);
 
   const layout = planTiles(W, H, info.tile, info.margin);
@@ -133,7 +140,7 @@ export async function analyzePixels(
   for (let first = 0; first < layout.count; first += batch) {
     const n = Math.min(batch, layout.count - first);
     t = performance.now();
-    for (let k = 0; k < n; k++) extractTile(depth, layout, first + k, 1 / DEPTH_SCALE, ws.tiles, k * T * T);
+    for (let k = 0; k < n; k++) extractTile(depth, layout, first + k, 1, ws.tiles, k * T * T);
     preprocessMs += since(t);
     t = performance.now();
     const out = await run(ws.tiles.subarray(0, n * T * T), n);
@@ -151,7 +158,7 @@ export async function analyzePixels(
   }
 
   t = performance.now();
-  const shieldingSuspects = detectShielding(depth, W, H, options.shielding);
+  const shieldingSuspects = detectShielding(depth, W, H, { ...options.shielding, depthScale: DEPTH_UNIT });
   const shieldingMs = since(t);
 
   t = performance.now();
@@ -164,6 +171,7 @@ export async function analyzePixels(
     width: W,
     height: H,
     depth,
+    depthScale: DEPTH_UNIT,
     heat: heat!,
     threshold: options.threshold,
     regions,

@@ -21,7 +21,6 @@
  * Same results as pipeline.ts's `analyzePixels` (one piece, in-process), byte for byte: the
  * same functions over the same rows, only in another order.
  */
-import { DEPTH_SCALE } from './model/architecture.js';
 import { calibrateHead, calibrateRows, depthRows, finalRows, headRows, repairReady } from './normalize.js';
 import type { ModelInfo } from './onnx-runtime.js';
 import {
@@ -33,7 +32,7 @@ import {
   type OverlayImage,
   type OverlayInput,
 } from './overlay.js';
-import { pictureSizes, type PixelJob, type PixelOptions } from './pipeline.js';
+import { DEPTH_UNIT, pictureSizes, type PixelJob, type PixelOptions } from './pipeline.js';
 import { heatRegions, maxHeat } from './regions.js';
 import { BLOCK_SIDE, blockGrid, blockMeanRows, shieldingFromMeans } from './shielding.js';
 import { extractTile, planTiles, type HeatMap } from './tiling.js';
@@ -107,7 +106,7 @@ export function finishScan(job: FinishJob, heat: HeatMap): Finished {
   const { width: W, height: H, options } = job;
   let t = performance.now();
   const grid = blockGrid(W, H, new Float32Array(job.means));
-  const shieldingSuspects = shieldingFromMeans(grid, W, options.shielding);
+  const shieldingSuspects = shieldingFromMeans(grid, W, { ...options.shielding, depthScale: DEPTH_UNIT });
   const shieldingMs = performance.now() - t;
   t = performance.now();
   const regions = heatRegions(heat, W, H, { threshold: options.threshold, minCells: options.minRegionCells });
@@ -159,7 +158,7 @@ export async function feedScan(
   let t = performance.now();
   // Only the air rows and pulse gains here: each strip's rows are calibrated with their depth, so
   // the first tile is not kept waiting for the rows below it.
-  const cal = calibrateHead(image, options.normalize);
+  const cal = calibrateHead(image, { ...options.normalize, depthScale: DEPTH_UNIT });
   ws.depth = grow(ws.depth, W * H, (n) => new Float32Array(n));
   const depth = ws.depth.subarray(0, W * H);
   let preprocessMs = performance.now() - t;
@@ -198,7 +197,7 @@ export async function feedScan(
   const { polarity, airValue, darkValue } = options.normalize;
   // Without an air value the preview's is estimated from the whole image: drawn once all is decoded.
   let air = airValue;
-  const look = { width: W, depth, scale: sizes.overlayScale };
+  const look = { width: W, depth, scale: sizes.overlayScale, depthScale: DEPTH_UNIT };
   const scale = sizes.overlayScale;
   /** Output rows of the preview and the overlay, and block rows of the means, done so far. */
   let previewRows = 0;
@@ -252,7 +251,7 @@ export async function feedScan(
     const slot = n > 0 && final >= needs(next + n - 1) ? io.take(batch) : undefined;
     if (slot !== undefined) {
       t = performance.now();
-      for (let j = 0; j < n; j++) extractTile(depth, layout, next + j, 1 / DEPTH_SCALE, slot, j * T * T);
+      for (let j = 0; j < n; j++) extractTile(depth, layout, next + j, 1, slot, j * T * T);
       preprocessMs += performance.now() - t;
       io.send(next, n, slot);
       next += n;

@@ -21,6 +21,8 @@ export interface ShieldingOptions {
   readonly pixelPitchMm?: number;
   /** Bottom fraction of the vehicle's height ignored (running gear). Default 0.15. */
   readonly excludeBottomFraction?: number;
+  /** The depth's unit: stored values are μ × depthScale (NormalizeOptions.depthScale). Default 1. */
+  readonly depthScale?: number;
 }
 
 const BLOCK = 4;
@@ -62,7 +64,8 @@ export function shieldingFromMeans(
   width: number,
   options: ShieldingOptions = {},
 ): ShieldingSuspect[] {
-  const opaque = options.opaqueDepth ?? 6;
+  const unit = options.depthScale ?? 1;
+  const opaque = (options.opaqueDepth ?? 6) * unit;
   const minSide =
     options.minSidePx ??
     (options.pixelPitchMm
@@ -75,7 +78,7 @@ export function shieldingFromMeans(
   for (let by = 0; by < rows; by++) {
     let sum = 0;
     for (let bx = 0; bx < cols; bx++) sum += mean[by * cols + bx]!;
-    if (sum / cols > 0.2) {
+    if (sum / cols > 0.2 * unit) {
       top = Math.min(top, by);
       bottom = Math.max(bottom, by);
     }
@@ -95,7 +98,7 @@ export function shieldingFromMeans(
     const meanDepth = sum / c.cells.length;
     const fraction = c.cells.length / ((c.maxX - c.minX + 1) * (c.maxY - c.minY + 1));
     // Deeper and more compact = more suspicious; 0.5 at the threshold, 1 at 2 optical depths beyond.
-    const score = Math.min(1, 0.5 + (meanDepth - opaque) / 4) * (0.5 + 0.5 * fraction);
+    const score = Math.min(1, 0.5 + (meanDepth - opaque) / (4 * unit)) * (0.5 + 0.5 * fraction);
     out.push({
       x: c.minX * BLOCK,
       y: c.minY * BLOCK,
@@ -109,7 +112,7 @@ export function shieldingFromMeans(
   return out.sort((a, b) => b.score - a.score || b.areaPx - a.areaPx);
 }
 
-/** μ averaged over BLOCK × BLOCK pixel blocks (whole blocks only), block rows [by0, by1). */
+/** The depth averaged over BLOCK × BLOCK pixel blocks (whole blocks only), block rows [by0, by1). */
 export function blockMeanRows(
   depth: Float32Array,
   width: number,

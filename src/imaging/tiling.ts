@@ -67,7 +67,9 @@ function tileRow(
   scale: number,
 ): void {
   if (lo > 0) out.fill(values[row]! * scale, o, o + lo);
-  for (let s = row + ox + lo, d = o + lo, end = o + hi; d < end; s++, d++) out[d] = values[s]! * scale;
+  // Values already in the model's units (the analysis's depth): a plain copy.
+  if (scale === 1) out.set(values.subarray(row + ox + lo, row + ox + hi), o + lo);
+  else for (let s = row + ox + lo, d = o + lo, end = o + hi; d < end; s++, d++) out[d] = values[s]! * scale;
   if (hi < T) out.fill(values[row + W - 1]! * scale, o + hi, o + T);
 }
 

@@ -74,6 +74,43 @@ describe('normalize', () => {
   });
 });
 
+describe('depth in the model’s units', () => {
+  it('μ / 10 stored as it is computed: tiles are plain copies with the same values, shielding and overlay unchanged', () => {
+    const p = makePhantom({ seed: 'units', width: 700, height: 400, badRowChance: 0, anomalies: ['dense'] });
+    const options = { polarity: 'transmission' as const, airValue: p.airValue, darkValue: p.darkValue };
+    const mu = normalizeScan(p.high, options);
+    const scaled = normalizeScan(p.high, { ...options, depthScale: 0.1 });
+    const layout = planTiles(700, 400, 512, 80);
+    // The model's input is the very same float32 either way.
+    const bytes = (f: Float32Array) => Buffer.from(f.buffer, f.byteOffset, f.byteLength);
+    expect(
+      bytes(extractTiles(scaled.depth, layout, 1)).equals(bytes(extractTiles(mu.depth, layout, 0.1))),
+    ).toBe(true);
+    expect(detectShielding(scaled.depth, 700, 400, { depthScale: 0.1 })).toEqual(
+      detectShielding(mu.depth, 700, 400),
+    );
+    expect(detectShielding(mu.depth, 700, 400)).not.toHaveLength(0);
+    const picture = (depth: Float32Array, depthScale?: number) =>
+      renderOverlay({
+        width: 700,
+        height: 400,
+        depth,
+        ...(depthScale !== undefined ? { depthScale } : {}),
+        heat: { cols: 88, rows: 50, stride: 8, data: new Float32Array(88 * 50) },
+        threshold: 1,
+        regions: [],
+        shielding: [],
+        scale: 2,
+      }).rgb;
+    const a = picture(mu.depth);
+    const b = picture(scaled.depth, 0.1);
+    // Rounding may move a pixel across a grey step, never further.
+    let worst = 0;
+    for (let i = 0; i < a.length; i++) worst = Math.max(worst, Math.abs(a[i]! - b[i]!));
+    expect(worst).toBeLessThanOrEqual(1);
+  });
+});
+
 describe('normalize strip by strip', () => {
   it('gives the whole-scan depth, bad rows repaired once their neighbours are in, rows final in order', () => {
     const p = makePhantom({ seed: 'strips', width: 300, height: 200, badRowChance: 0 });
