@@ -2,16 +2,24 @@
  * The model's worker thread (started by worker-runner.ts): owns the ONNX session and runs tiles
  * as the main thread cuts them (scan-feed.ts), stitching each tile's scores into the scan's heat
  * map; after the last tile it finishes the scan (regions, shielding suspects, overlay marks, in
- * buffers shared with the main thread). Tiles arrive in slots of a shared buffer, copied into
- * this thread's input buffer for the runtime (it refuses shared memory; ~0.1 ms a tile) so the
- * slot is free at once. Requests run one at a time, in arrival order; the main thread is
- * meanwhile cutting the next tile.
+ * buffers shared with the main thread). Each tile is cut here from the scan's depth (shared with
+ * the main thread, already in the model's units: a copy of its rows, ~0.1 ms a tile) into this
+ * thread's input buffer for the runtime, which refuses shared memory. Requests run one at a
+ * time, in arrival order; the main thread is meanwhile normalizing the rows of the next tiles.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { GatewayError } from '../core/errors.js';
 import { createInProcessRunner, type ScoreRunner } from './onnx-runtime.js';
 import { finishScan, type FinishJob } from './scan-feed.js';
-import { emptyHeat, planTiles, stitchTile, strideFor, type HeatMap, type TileLayout } from './tiling.js';
+import {
+  emptyHeat,
+  extractTile,
+  planTiles,
+  stitchTile,
+  strideFor,
+  type HeatMap,
+  type TileLayout,
+} from './tiling.js';
 import { errorReply, type FromWorker, type ToWorker, type WorkerInit } from './worker-protocol.js';
 
 const port = parentPort!;
@@ -37,8 +45,8 @@ interface ScanState {
   failed: boolean;
 }
 const scans = new Map<number, ScanState>();
-/** The tile slots shared with the main thread, and this thread's copy of a slot for the runtime (which refuses shared memory). */
-let slots: { buffer: SharedArrayBuffer; slotFloats: number } | null = null;
+/** The analysis's depth, shared with the main thread, and this thread's tiles for the runtime (which refuses shared memory). */
+let depth: SharedArrayBuffer | null = null;
 let input = new Float32Array(0);
 
 async function runTiles(msg: Extract<ToWorker, { type: 'tiles' }>, r: ScoreRunner): Promise<void> {
@@ -55,21 +63,16 @@ async function runTiles(msg: Extract<ToWorker, { type: 'tiles' }>, r: ScoreRunne
   }
   const { layout } = scan;
   const T = layout.tile;
-  // The slot is free again as soon as it is copied: the main thread cuts the next tile into it.
-  let freed = false;
-  const free = (): void => {
-    if (!freed) reply({ type: 'tiles-done', id: msg.id, slot: msg.slot });
-    freed = true;
-  };
   try {
     if (!scan.failed) {
       const t = performance.now();
       const length = msg.count * T * T;
-      if (slots === null || length > slots.slotFloats) throw new Error('tiles before their slots');
+      if (depth === null || depth.byteLength < msg.width * msg.height * 4)
+        throw new Error('tiles before their depth');
       if (input.length < length) input = new Float32Array(length);
       const tiles = input.subarray(0, length);
-      tiles.set(new Float32Array(slots.buffer, msg.slot * slots.slotFloats * 4, length));
-      free();
+      const values = new Float32Array(depth, 0, msg.width * msg.height);
+      for (let k = 0; k < msg.count; k++) extractTile(values, layout, msg.first + k, 1, tiles, k * T * T);
       const out = await r.run(tiles, msg.count);
       const stride = strideFor(layout, out.dims, msg.count);
       if (stride === null)
@@ -87,7 +90,6 @@ async function runTiles(msg: Extract<ToWorker, { type: 'tiles' }>, r: ScoreRunne
     scan.failed = true;
     reply({ type: 'error', id: msg.id, ...errorReply(error, 'INFERENCE_FAILED') });
   }
-  free();
   scan.tilesDone += msg.count;
 }
 
@@ -109,7 +111,7 @@ async function handle(msg: ToWorker, r: ScoreRunner): Promise<void> {
     const data = own ? out.data : out.data.slice();
     const buffer = data.buffer as ArrayBuffer;
     reply({ type: 'result', id: msg.id, buffer, dims: [...out.dims], runMs: out.runMs }, [buffer]);
-  } else if (msg.type === 'slots') slots = { buffer: msg.buffer, slotFloats: msg.slotFloats };
+  } else if (msg.type === 'depth') depth = msg.buffer;
   else if (msg.type === 'tiles') await runTiles(msg, r);
   else if (msg.type === 'finish') finish(msg.id, msg.job);
   else if (msg.type === 'drop') scans.delete(msg.id);

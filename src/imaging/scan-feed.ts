@@ -4,9 +4,10 @@
  * the event loop between them (SPEC §7: no stall), on the core the worker leaves free:
  *
  * 1. calibrate (pulse gains from the air rows; each row's gain from its air columns, strip by
- *    strip), then normalize in strips of rows; each tile is cut and handed to the worker as soon
- *    as its rows are final, so the model runs tile k while this thread prepares tile k + 1 (a
- *    few tile slots in memory shared with the worker, handed back and forth by index). When the
+ *    strip), then normalize in strips of rows, into a depth in the model's units shared with the
+ *    worker; each tile is handed to the worker (by index: it cuts the tile from the depth) as soon
+ *    as its rows are final, so the model runs tile k while this thread normalizes the rows of
+ *    the next ones. When the
  *    image is still being decoded (png-stream.ts), the calibration waits for the air rows only
  *    and each strip for its own rows, so the first tiles run while the decode goes on; a
  *    failed decode ends the feed with its error;
@@ -35,25 +36,22 @@ import {
 import { DEPTH_UNIT, pictureSizes, type PixelJob, type PixelOptions } from './pipeline.js';
 import { heatRegions, maxHeat } from './regions.js';
 import { BLOCK_SIDE, blockGrid, blockMeanRows, shieldingFromMeans } from './shielding.js';
-import { extractTile, planTiles, type HeatMap } from './tiling.js';
+import { planTiles, type HeatMap } from './tiling.js';
 import type { ScoredRegion, ShieldingSuspect } from './types.js';
 
 /** How tiles reach the model's worker. */
 export interface TileIo {
   /**
-   * A free slot for `tiles` tiles (tiles × tile² float32, in memory shared with the worker), or
-   * undefined while every slot is with the model.
+   * Hand tiles [first, first + count), whose rows of `depth` (in memory shared with the worker)
+   * are final, to the model, which cuts them from it. Throws once the analysis has failed.
    */
-  take(tiles: number): Float32Array | undefined;
-  /** Hand tiles [first, first + count), cut into `slot`, to the model; the slot is free again once run. */
-  send(first: number, count: number, slot: Float32Array): void;
-  /** Resolves when a slot is free again; rejects when the analysis has failed. */
-  returned(): Promise<void>;
+  send(first: number, count: number, depth: Float32Array): void;
 }
 
 /**
  * Buffers kept from one scan to the next (one analysis at a time; grown, never shrunk). The
- * block means and the overlay are shared with the worker, which finishes them.
+ * depth, the block means and the overlay are shared with the worker: it cuts tiles from the
+ * depth and finishes the rest.
  */
 export interface FeedWorkspace {
   depth: Float32Array;
@@ -64,7 +62,7 @@ export interface FeedWorkspace {
 
 export function newFeedWorkspace(): FeedWorkspace {
   return {
-    depth: new Float32Array(0),
+    depth: new Float32Array(new SharedArrayBuffer(0)),
     means: new SharedArrayBuffer(0),
     rgb: new SharedArrayBuffer(0),
     grey: new Uint8Array(0),
@@ -159,7 +157,7 @@ export async function feedScan(
   // Only the air rows and pulse gains here: each strip's rows are calibrated with their depth, so
   // the first tile is not kept waiting for the rows below it.
   const cal = calibrateHead(image, { ...options.normalize, depthScale: DEPTH_UNIT });
-  ws.depth = grow(ws.depth, W * H, (n) => new Float32Array(n));
+  ws.depth = grow(ws.depth, W * H, (n) => new Float32Array(new SharedArrayBuffer(n * 4)));
   const depth = ws.depth.subarray(0, W * H);
   let preprocessMs = performance.now() - t;
   let shieldingMs = 0;
@@ -241,35 +239,46 @@ export async function feedScan(
     return drew;
   };
 
-  // Tiles first (the model waits for them); then the depth the next tile needs; then the pictures
-  // behind the depth, once the first tile is out; then more depth; wait only when nothing is left.
+  // Tiles first, as soon as their rows are final (handing one over costs nothing here: the worker
+  // cuts it from the shared depth); then the depth, up to the next row of tiles; then the
+  // pictures behind the depth, once the first tile is out; then more depth; wait only for rows
+  // still being decoded.
   const batch = Math.max(1, Math.min(options.batchTiles, layout.count));
-  const drawing = (): boolean => (next > 0 || done === H) && (next === layout.count || final >= needs(next));
+  const sendReady = (): void => {
+    for (let n = Math.min(batch, layout.count - next); n > 0 && final >= needs(next + n - 1);) {
+      io.send(next, n, depth);
+      next += n;
+      n = Math.min(batch, layout.count - next);
+    }
+  };
+  const drawing = (): boolean => next > 0 || done === H;
+  /**
+   * The depth comes before the pictures until it reaches the first tile of the next row of
+   * tiles: drawn first, they would hold back that row's depth while the model runs out of tiles.
+   */
+  const depthFirst = (): boolean =>
+    done < H && final < needs(Math.min(layout.count - 1, (Math.floor(next / layout.cols) + 1) * layout.cols));
+  const stripEnd = (): number => Math.min(H, done + STRIP_ROWS);
+  const stripReady = (): boolean => rows === undefined || rows.rows >= stripEnd();
+  const strip = (): void => {
+    const end = stripEnd();
+    t = performance.now();
+    calibrateRows(cal, end);
+    depthRows(cal, data, depth, done, end);
+    done = end;
+    repaired = repairReady(cal, depth, done, repaired);
+    final = finalRows(cal, done, repaired);
+    preprocessMs += performance.now() - t;
+    sendReady();
+  };
   while (next < layout.count || done < H || !pictured()) {
     await turn();
-    const n = Math.min(batch, layout.count - next);
-    const slot = n > 0 && final >= needs(next + n - 1) ? io.take(batch) : undefined;
-    if (slot !== undefined) {
-      t = performance.now();
-      for (let j = 0; j < n; j++) extractTile(depth, layout, next + j, 1, slot, j * T * T);
-      preprocessMs += performance.now() - t;
-      io.send(next, n, slot);
-      next += n;
-    } else if (drawing() && drawBehind()) continue;
+    if (depthFirst() && stripReady()) strip();
+    else if (drawing() && drawBehind()) continue;
     else if (done < H) {
-      const end = Math.min(H, done + STRIP_ROWS);
-      if (rows !== undefined && rows.rows < end) {
-        await rows.whenRows(end); // rejects, ending the feed, when the decode fails
-        continue;
-      }
-      t = performance.now();
-      calibrateRows(cal, end);
-      depthRows(cal, data, depth, done, end);
-      done = end;
-      repaired = repairReady(cal, depth, done, repaired);
-      final = finalRows(cal, done, repaired);
-      preprocessMs += performance.now() - t;
-    } else await io.returned();
+      if (stripReady()) strip();
+      else await rows!.whenRows(stripEnd()); // rejects, ending the feed, when the decode fails
+    } else sendReady(); // (the depth is whole: every tile has gone)
   }
 
   return {

@@ -1,9 +1,9 @@
 /**
  * Messages between the main thread (worker-runner.ts) and the model's worker
- * (analysis-worker.ts). Tiles are cut into slots of a buffer shared with the worker and handed
- * over by index (transferring a buffer per tile made V8 count it as new external memory each
- * time, and the extra scavenges promoted decoded scans); 'run' batches and scores travel in
- * transfer lists. Nothing large is cloned.
+ * (analysis-worker.ts). The worker cuts a scan's tiles from its depth, a buffer shared with it:
+ * a tile is handed over by its index once its rows are final (transferring a buffer per tile
+ * made V8 count it as new external memory each time, and the extra scavenges promoted decoded
+ * scans); 'run' batches and scores travel in transfer lists. Nothing large is cloned.
  */
 import type { ModelInfo } from './onnx-runtime.js';
 import type { FinishJob } from './scan-feed.js';
@@ -17,13 +17,13 @@ export interface WorkerInit {
 
 export type ToWorker =
   | { type: 'run'; id: number; buffer: ArrayBuffer; length: number; count: number }
-  /** The tile slots (shared, reused for every scan): slot i is floats [i × slotFloats, (i + 1) × slotFloats). */
-  | { type: 'slots'; buffer: SharedArrayBuffer; slotFloats: number }
+  /** The analysis's depth (shared, reused for every scan; sent again when it grows), in the model's units. */
+  | { type: 'depth'; buffer: SharedArrayBuffer }
   /**
-   * Tiles [first, first + count) of scan `id` (a width × height image), cut into tile slot
-   * `slot`, to run and stitch into the scan's heat map; 'tiles-done' frees the slot.
+   * Tiles [first, first + count) of scan `id` (a width × height image), whose rows of depth are
+   * final: to cut from the depth, run and stitch into the scan's heat map.
    */
-  | { type: 'tiles'; id: number; width: number; height: number; first: number; count: number; slot: number }
+  | { type: 'tiles'; id: number; width: number; height: number; first: number; count: number }
   /** After scan `id`'s last tiles: finish it (regions, suspects, overlay marks); 'analysis' answers. */
   | { type: 'finish'; id: number; job: FinishJob }
   /** Forget scan `id` (its feeding failed). */
@@ -34,7 +34,6 @@ export type FromWorker =
   | { type: 'ready'; info: ModelInfo }
   | { type: 'failed'; code: string; message: string }
   | { type: 'result'; id: number; buffer: ArrayBuffer; dims: number[]; runMs: number }
-  | { type: 'tiles-done'; id: number; slot: number }
   | {
       type: 'analysis';
       id: number;

@@ -1,13 +1,14 @@
 /**
  * The model in a worker thread (analysis-worker.ts), as a ScoreRunner: the gateway's and
  * `analyze`'s way to run it. A scan's analysis is a pipeline over the two threads: this thread
- * prepares it in short slices (scan-feed.ts: normalize, cut tiles, preview, shielding, overlay)
- * and hands each tile over as soon as it is cut, while the worker runs the previous one, so the
- * preparation hides behind the inference; after the last tile the worker finishes the scan
- * (regions, suspects, overlay marks). Tiles go through a few slots of a buffer shared with the
- * worker, handed over by index; the depth, block means and pictures stay in buffers reused from
- * scan to scan (the means and the overlay shared with the worker). Failures keep their codes: MODEL_INVALID for a model the runtime
- * rejects (at start) or whose output breaks the contract, INFERENCE_FAILED for the rest.
+ * prepares it in short slices (scan-feed.ts: normalize, preview, shielding, overlay) and hands
+ * each tile over as soon as its rows of depth are final — the worker cuts it from the depth,
+ * which is shared with it, while this thread goes on — so the preparation hides behind the
+ * inference; after the last tile the worker finishes the scan (regions, suspects, overlay
+ * marks). The depth, block means and pictures stay in buffers reused from scan to scan (the
+ * depth, the means and the overlay shared with the worker). Failures keep their codes:
+ * MODEL_INVALID for a model the runtime rejects (at start) or whose output breaks the contract,
+ * INFERENCE_FAILED for the rest.
  */
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -44,9 +45,6 @@ type Pending = { resolve: (value: ScoreBatch | WorkerFinish) => void; reject: (e
 
 const round2 = (v: number): number => Math.round(v * 100) / 100;
 
-/** Tile slots shared with the worker: enough for it never to wait on this thread. */
-const TILE_SLOTS = 3;
-
 export async function createWorkerRunner(
   bytes: Uint8Array,
   options: RunnerOptions = {},
@@ -74,8 +72,7 @@ export async function createWorkerRunner(
         reject(gatewayError(msg.code, `onnxruntime rejected the model: ${msg.message}`));
       else if (msg.type === 'result') {
         settle(msg.id)?.resolve({ data: new Float32Array(msg.buffer), dims: msg.dims, runMs: msg.runMs });
-      } else if (msg.type === 'tiles-done') slotReturned(msg.slot);
-      else if (msg.type === 'analysis') settle(msg.id)?.resolve(msg);
+      } else if (msg.type === 'analysis') settle(msg.id)?.resolve(msg);
       else settle(msg.id)?.reject(gatewayError(msg.code, `inference failed: ${msg.message}`));
     });
     worker.once('error', (error) => {
@@ -110,30 +107,8 @@ export async function createWorkerRunner(
     });
   };
 
-  // Tile slots in one buffer shared with the worker, made for the first scan (again when a batch
-  // size needs larger slots); each slot is either free here or with the worker. `wake` is the
-  // feed waiting for one to come back.
-  let slots: Float32Array[] = [];
-  let free: number[] = [];
-  let wake: (() => void) | null = null;
-  function slotReturned(slot: number): void {
-    free.push(slot);
-    const w = wake;
-    wake = null;
-    w?.();
-  }
-  function takeSlot(floats: number): Float32Array | undefined {
-    if (slots.length === 0 || slots[0]!.length < floats) {
-      if (free.length < slots.length) return undefined; // not while the worker holds one
-      const buffer = new SharedArrayBuffer(TILE_SLOTS * floats * 4);
-      slots = Array.from({ length: TILE_SLOTS }, (_, i) => new Float32Array(buffer, i * floats * 4, floats));
-      free = slots.map((_, i) => TILE_SLOTS - 1 - i);
-      worker.postMessage({ type: 'slots', buffer, slotFloats: floats } satisfies ToWorker);
-    }
-    const slot = free.pop();
-    return slot === undefined ? undefined : slots[slot]!.subarray(0, floats);
-  }
-  const slotIndex = (view: Float32Array): number => slots.findIndex((s) => s.byteOffset === view.byteOffset);
+  /** The depth buffer the worker has (it cuts tiles from it): sent again when the workspace grows. */
+  let sharedDepth: SharedArrayBuffer | null = null;
   const workspace = newFeedWorkspace();
   let analyses: Promise<unknown> = Promise.resolve();
   /** The analysis under way (closing waits for it: its tiles are not all with the worker yet). */
@@ -158,20 +133,17 @@ export async function createWorkerRunner(
         });
         finished.catch((error: Error) => {
           failure = error;
-          wake?.();
         });
         const io: TileIo = {
-          take: (tiles) => takeSlot(tiles * info.tile * info.tile),
-          send(first, count, view) {
-            const slot = slotIndex(view);
-            worker.postMessage({ type: 'tiles', id, width, height, first, count, slot } satisfies ToWorker);
+          send(first, count, depth) {
+            if (failure !== null) throw failure;
+            const buffer = depth.buffer as SharedArrayBuffer;
+            if (buffer !== sharedDepth) {
+              sharedDepth = buffer;
+              worker.postMessage({ type: 'depth', buffer } satisfies ToWorker);
+            }
+            worker.postMessage({ type: 'tiles', id, width, height, first, count } satisfies ToWorker);
           },
-          returned: () =>
-            failure !== null
-              ? Promise.reject(failure)
-              : new Promise<void>((resolve) => (wake = resolve)).then(() => {
-                  if (failure !== null) throw failure;
-                }),
         };
         try {
           const fed = await feedScan(job, info, io, workspace, hooks?.onPreview);
