@@ -1,8 +1,8 @@
 /**
  * The model's worker thread (started by worker-runner.ts): owns the ONNX session and runs tiles
- * as the main thread cuts them (scan-feed.ts), stitching each tile's scores into the scan's heat
- * map; after the last tile it finishes the scan (regions, shielding suspects, overlay marks, in
- * buffers shared with the main thread). Each tile is cut here from the scan's depth (shared with
+ * as the main thread hands them over (scan-feed.ts), stitching each tile's scores into the scan's
+ * heat map; after the last tile it finishes the scan (regions, shielding suspects, overlay marks,
+ * in buffers shared with the main thread). Each tile is cut here from the scan's depth (shared with
  * the main thread, already in the model's units: a copy of its rows, ~0.1 ms a tile) into this
  * thread's input buffer for the runtime, which refuses shared memory. Requests run one at a
  * time, in arrival order; the main thread is meanwhile normalizing the rows of the next tiles.

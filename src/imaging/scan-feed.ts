@@ -7,10 +7,9 @@
  *    strip), then normalize in strips of rows, into a depth in the model's units shared with the
  *    worker; each tile is handed to the worker (by index: it cuts the tile from the depth) as soon
  *    as its rows are final, so the model runs tile k while this thread normalizes the rows of
- *    the next ones. When the
- *    image is still being decoded (png-stream.ts), the calibration waits for the air rows only
- *    and each strip for its own rows, so the first tiles run while the decode goes on; a
- *    failed decode ends the feed with its error;
+ *    the next ones. When the image is still being decoded (png-stream.ts), the calibration waits
+ *    for the air rows only and each strip for its own rows, so the first tiles run while the
+ *    decode goes on; a failed decode ends the feed with its error;
  * 2. once the first tile is out, behind the depth, strip by strip while its rows are still in
  *    this core's cache: the 8-bit preview (when asked for), the shielding detector's block means
  *    and the overlay's grey, the last two in buffers shared with the worker;

@@ -181,7 +181,8 @@ describe('analysis of a PNG decoded as a stream', () => {
       sources: ['s'],
     });
     // Cut at 3/4: the first tile rows are in (tiles with the worker) when the decode fails.
-    // More failures in a row than there are tile slots: a slot kept by a failed scan would hang the next.
+    // Several failures in a row: anything a failed scan left with the worker (tiles still queued,
+    // its state) must not hang or spoil the next.
     for (const at of [0.75, 0.5, 0.9, 0.75, 0.6]) {
       const cut = file.subarray(0, Math.floor(file.length * at));
       const t0 = performance.now();
