@@ -277,7 +277,13 @@ export async function feedScan(
     else if (done < H) {
       if (stripReady()) strip();
       else await rows!.whenRows(stripEnd()); // rejects, ending the feed, when the decode fails
-    } else sendReady(); // (the depth is whole: every tile has gone)
+    } else {
+      // The depth is whole, so every tile went with its last strip and every picture's rows are
+      // final: drawBehind always has something to draw until the pictures are done.
+      throw new Error(
+        `scan feed stalled with ${next} of ${layout.count} tiles sent and its pictures unfinished`,
+      );
+    }
   }
 
   return {
