@@ -15,7 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { writeDailyFile } from '../simulators/vm250/daily-file.js';
 import { benchAlarmPath } from './alarm-bench.js';
 import { benchAlarmLatency, benchDrain, benchOutboxCommit, withMosquitto } from './bridge-bench.js';
-import { benchGatewayMemory } from './gateway-bench.js';
+import { benchGatewayMemory, DEPLOYED_ENV } from './gateway-bench.js';
 import { benchImaging } from './imaging-bench.js';
 import { benchReplay } from './replay-bench.js';
 
@@ -171,13 +171,16 @@ async function imagingSection(rows: Row[]): Promise<void> {
 }
 
 async function gatewaySection(rows: Row[]): Promise<void> {
-  // As deployed (the Dockerfile's environment: MALLOC_ARENA_MAX=2, --max-semi-space-size=4) —
+  // As deployed (the Dockerfile's environment, DEPLOYED_ENV) —
   // the target — and with glibc's and V8's defaults, reported beside it.
   const g = await benchGatewayMemory({ environment: 'deployed' });
+  const deployed = Object.entries(DEPLOYED_ENV)
+    .map(([name, value]) => `${name}=${value}`)
+    .join(', ');
   const what = `${g.lanes} VM-250 lanes, scanner + model, MQTT, console; ${g.scansAnalyzed} scans analyzed`;
   rows.push({
     section: 'gateway',
-    figure: `peak RSS of the whole gateway as deployed (MALLOC_ARENA_MAX=2, --max-semi-space-size=4): ${what} (MB)`,
+    figure: `peak RSS of the whole gateway as deployed (${deployed}): ${what} (MB)`,
     value: n(g.peakRssMb),
     floor: '—',
     ratio: '—',
