@@ -10,7 +10,9 @@
  *   floor: the least the model alone costs on this input. The ratio is end to end / floor, both
  *   taken in the same rounds (a scan end to end, then the floor), as the machine's speed drifts.
  * - The event loop's longest stall, by a 1 ms timer over every end-to-end run: while the worker
- *   analyzes (inference) and over the whole run (decode and PNG encoding included).
+ *   analyzes (inference) and over the whole run (decode and PNG encoding included). bench/run.ts
+ *   runs this section with the Dockerfile's environment (V8's heap limits set how often the main
+ *   thread stops for a full collection).
  * - The process's peak RSS with the model loaded, taken before the floor's in-process session
  *   exists (that session and its 18-tile batch are the bench's, not the gateway's). This is the
  *   imaging path alone (Node, sharp, the worker and its session, a scan in flight), not the
@@ -23,6 +25,7 @@ import { decodeImage, openImage, scanDecoding } from '../src/imaging/decode.js';
 import { DEPTH_SCALE } from '../src/imaging/model/architecture.js';
 import { defaultModelPath, loadModel } from '../src/imaging/model-store.js';
 import { normalizeScan } from '../src/imaging/normalize.js';
+import { recycleScanPixels } from '../src/imaging/pixel-pool.js';
 import { createInProcessRunner, createWorkerRunner } from '../src/imaging/onnx-runtime.js';
 import { extractTiles, planTiles } from '../src/imaging/tiling.js';
 import type { AnalysisTimings } from '../src/imaging/types.js';
@@ -183,11 +186,14 @@ export async function benchImaging(options: ImagingBenchOptions = {}): Promise<I
     const opened = await openImage(png, 'bench.png');
     const decodeMs = performance.now() - start;
     const analyzeStart = performance.now();
-    const decoding = scanDecoding([opened], start);
-    const a = await analyzer.analyze(
-      { meta, high: opened.image, sources: ['bench.png'], decoding },
-      decodeMs,
-    );
+    const scan = {
+      meta,
+      high: opened.image,
+      sources: ['bench.png'],
+      decoding: scanDecoding([opened], start),
+    };
+    const a = await analyzer.analyze(scan, decodeMs);
+    recycleScanPixels(scan); // as the scanner service does
     const analyzeEnd = performance.now();
     const overlay = await overlayPng(a);
     const preview = await previewPng(a);

@@ -33,6 +33,7 @@ import {
 } from '../imaging/fusion.js';
 import { loadModel } from '../imaging/model-store.js';
 import { createWorkerRunner, type ScoreRunner } from '../imaging/onnx-runtime.js';
+import { recycleScanPixels } from '../imaging/pixel-pool.js';
 import type { ScanAnalyzedData } from '../imaging/types.js';
 import { buildLanePlc, commandPlc } from './scanner-plc.js';
 import { openDatabase, type Db } from '../storage/database.js';
@@ -166,6 +167,7 @@ export function createScannerService(config: GatewayConfig, deps: ScannerService
       },
     };
     const analysis = await analyzer.analyze(scan, Math.round(read.decodeMs * 100) / 100);
+    recycleScanPixels(scan); // nothing reads the scan's images after its analysis
     const data = analysis.data;
     const occupancy = linkScan(data, lane.recent, lane.fusion, lane.open?.start ?? null);
     const fusion = fuse(data, occupancy, lane.fusion);

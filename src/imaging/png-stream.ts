@@ -12,6 +12,7 @@
  */
 import { createInflate, type Inflate } from 'node:zlib';
 import { GatewayError } from '../core/errors.js';
+import { takePixels } from './pixel-pool.js';
 import { parseIhdr, PNG_SIGNATURE, readChunk, RowUnfilter, type PngHeader } from './png-rows.js';
 import type { Image16, RowProgress } from './types.js';
 
@@ -141,7 +142,9 @@ export function streamPng16(
   idat: number,
 ): { image: Image16; rows: RowProgress } {
   const { width, height } = header;
-  const data = new Uint16Array(width * height);
+  // Every row is written before it is counted in (the rows' progress), so a reused buffer's old
+  // pixels are never read.
+  const data = takePixels(width * height);
   const progress = new Progress(height);
   decode(bytes, name, header, idat, data, progress);
   return { image: { width, height, data }, rows: progress };

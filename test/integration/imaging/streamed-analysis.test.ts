@@ -3,6 +3,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { GatewayError } from '../../../src/core/errors.js';
 import { createAnalyzer, type Analysis } from '../../../src/imaging/analyzer.js';
 import { decodeImage, encodeImage16, openImage, scanDecoding } from '../../../src/imaging/decode.js';
+import { recycleScanPixels } from '../../../src/imaging/pixel-pool.js';
 import type { Image16, RowProgress, Scan, ScanDecoding, ScanMeta } from '../../../src/imaging/types.js';
 import { makePhantom, type PhantomOptions } from '../../../simulators/scanner/phantom.js';
 import { useModelRunners } from '../../support/imaging.js';
@@ -222,5 +223,53 @@ describe('analysis of a PNG decoded as a stream', () => {
       expect(withoutTimings(b)).toEqual(withoutTimings(expected));
       expect(b.overlay.equals(expected.overlay)).toBe(true);
     }
+  }, 60_000);
+
+  it('analyzes a scan decoded into the pixels of the scan before it (recycled) as if decoded afresh', async () => {
+    const phantoms = ['s-reuse-a', 's-reuse-b', 's-reuse-c'].map((seed, i) =>
+      makePhantom({ seed, width: 1024, height: 512, anomalies: i + 1 }),
+    );
+    const files = await Promise.all(phantoms.map((p) => png(p.high, true)));
+    const metaOf = (i: number): ScanMeta => ({
+      scanId: `reuse-${i}`,
+      polarity: phantoms[i]!.polarity,
+      airValue: phantoms[i]!.airValue,
+      darkValue: phantoms[i]!.darkValue,
+    });
+    const analyzer = createAnalyzer({ runner: runners.worker, preview: true });
+    const open = async (i: number, bytes = files[i]!): Promise<Scan> => {
+      const opened = await openImage(bytes, `reuse-${i}.png`);
+      return { meta: metaOf(i), high: opened.image, sources: ['s'], decoding: scanDecoding([opened], 0) };
+    };
+    const settled = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+    const first = await open(0);
+    await analyzer.analyze(first);
+    recycleScanPixels(first);
+    await settled();
+    for (const i of [1, 2]) {
+      const scan = await open(i);
+      expect(scan.high.data === first.high.data).toBe(true); // the same buffer each time
+      const fresh = await analyzer.analyze({
+        meta: metaOf(i),
+        high: (await decodeImage(files[i]!, 'x.png')).image,
+        sources: ['s'],
+      });
+      const reused = await analyzer.analyze(scan);
+      expect(withoutTimings(reused)).toEqual(withoutTimings(fresh));
+      expect(reused.overlay.equals(fresh.overlay)).toBe(true);
+      expect(reused.preview!.equals(fresh.preview!)).toBe(true);
+      recycleScanPixels(scan);
+      await settled();
+    }
+
+    // A decode that failed keeps its pixels (nothing can say the inflate is done with them).
+    const cut = await open(1, files[1]!.subarray(0, files[1]!.length >> 1));
+    expect(cut.high.data === first.high.data).toBe(true);
+    await expect(analyzer.analyze(cut)).rejects.toThrow(/truncated or corrupt/);
+    recycleScanPixels(cut);
+    await settled();
+    const next = await open(2);
+    expect(next.high.data === first.high.data).toBe(false);
   }, 60_000);
 });
