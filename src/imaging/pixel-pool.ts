@@ -3,8 +3,8 @@
  * are 4 MB that the main thread would otherwise allocate afresh for every scan, and V8 counts
  * such buffers toward the limit that starts a full collection: with them the main thread (which
  * also decides alarms) ran a full collection on nearly every scan (docs/imaging.md, "What is
- * left"). The pool only ever hands out buffers it made, and only takes them back once their
- * scan's decode has finished writing ({@link recycleScanPixels}).
+ * left"). The pool takes back only buffers it made, and only once their scan's decode has
+ * finished writing into them ({@link recycleScanPixels}).
  */
 import type { Scan } from './types.js';
 
