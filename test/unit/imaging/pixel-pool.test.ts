@@ -6,7 +6,6 @@ const settled = (): Promise<void> => new Promise((resolve) => setImmediate(resol
 
 function scanOf(images: Image16[], done: Promise<number> | null): Scan {
   const [high, low] = images;
-  const rowsDone = Promise.resolve();
   const decoding: ScanDecoding | undefined =
     done === null
       ? undefined
@@ -15,7 +14,7 @@ function scanOf(images: Image16[], done: Promise<number> | null): Scan {
             height: high!.height,
             rows: high!.height,
             whenRows: () => Promise.resolve(),
-            done: rowsDone,
+            done: Promise.resolve(),
           },
           done,
         };
